@@ -1,0 +1,54 @@
+# Omni OMS: `make dev` runs the whole stack, `make test` runs the whole suite.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
+
+.PHONY: install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+dev: install
+	$(BIN)/python -m workers.dev
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "unit"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install
+	$(BIN)/python -m workers.worker
+
+api: install
+	$(BIN)/python -m workers.api_server
+
+migrate: install
+	$(BIN)/python -m workers.cli migrate
+
+seed: install
+	$(BIN)/python -m workers.cli seed
+
+# Regenerate requirements.lock from pyproject.toml (needs the network to PyPI).
+lock:
+	$(PY) -m venv /tmp/oms-lock-venv && /tmp/oms-lock-venv/bin/pip install --quiet uv
+	/tmp/oms-lock-venv/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--universal --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf .oms .pytest_cache .mypy_cache .ruff_cache

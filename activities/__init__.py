@@ -1,0 +1,1 @@
+"""Temporal activities: thin, idempotent wrappers over the adapters."""

@@ -1,0 +1,76 @@
+"""Activity names and inputs, shared by workflows (which call activities by name) and the
+activity implementations. No heavy imports: workflow modules load this in the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.orders import OrderRequest, PlannedPart, Pricing
+
+PRICE_ORDER = "price_order"
+ENSURE_MEMBER = "ensure_member"
+PLAN_AND_RESERVE = "plan_and_reserve"
+RECORD_ORDER = "record_order"
+PAY_STORED_VALUE = "pay_stored_value"
+RELEASE_STOCK = "release_stock"
+DEDUCT_STOCK = "deduct_stock"
+PROJECT_ORDER = "project_order"
+PROJECT_FULFILMENT = "project_fulfilment"
+PROJECT_PAYMENT = "project_payment"
+
+
+@dataclass
+class PlanRequest:
+    request: OrderRequest
+    day: str  # ISO date of the workflow's clock: quotas are per day
+    min_credit_score: int = 60
+    excluded: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordOrder:
+    request: OrderRequest
+    pricing: Pricing
+    parts: list[PlannedPart]
+    status: str
+    member_id: str | None
+    payment_id: str
+    payment_status: str
+
+
+@dataclass
+class StoredValuePayment:
+    order_id: str
+    member_id: str
+    amount: int
+
+
+@dataclass
+class StockChange:
+    order_id: str
+    parts: list[PlannedPart]
+    reason: str = ""
+
+
+@dataclass
+class OrderProjection:
+    order_id: str
+    status: str
+    event: str
+    detail: str = ""
+
+
+@dataclass
+class FulfilmentProjection:
+    fulfilment_id: str
+    status: str
+    event: str
+    detail: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PaymentProjection:
+    payment_id: str
+    status: str

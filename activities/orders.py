@@ -1,0 +1,154 @@
+"""Order activities: pricing, member lookup, planning with reservation, payment by stored value,
+stock moves, and projections into the read model."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import contracts as c
+from adapters.catalog import CatalogRepository
+from adapters.inventory import InventoryRepository
+from adapters.members import MemberRepository
+from adapters.read_model import ReadModel
+from domain.errors import DomainError, InsufficientStock
+from domain.orders import OrderRequest, PlannedPart, Pricing
+from domain.pricing import list_price, summarise
+from domain.routing import RoutingInput, plan_fulfilments
+
+RESERVE_ATTEMPTS = 5
+
+
+def business_error(err: DomainError) -> ApplicationError:
+    """A domain error as a non-retryable activity failure that keeps its code and details."""
+    return ApplicationError(err.message, err.details, type=err.code, non_retryable=True)
+
+
+class OrderActivities:
+    def __init__(
+        self,
+        *,
+        catalog: CatalogRepository,
+        inventory: InventoryRepository,
+        members: MemberRepository,
+        read_model: ReadModel,
+    ) -> None:
+        self.catalog = catalog
+        self.inventory = inventory
+        self.members = members
+        self.read_model = read_model
+
+    def all(self) -> list[object]:
+        return [
+            self.price_order,
+            self.ensure_member,
+            self.plan_and_reserve,
+            self.record_order,
+            self.pay_stored_value,
+            self.release_stock,
+            self.deduct_stock,
+            self.project_order,
+            self.project_fulfilment,
+            self.project_payment,
+        ]
+
+    @activity.defn(name=c.PRICE_ORDER)
+    def price_order(self, req: OrderRequest) -> Pricing:
+        try:
+            items = self.catalog.catalog_items([ln.sku for ln in req.lines])
+            return summarise(list_price(req.lines, items))
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.ENSURE_MEMBER)
+    def ensure_member(self, phone: str) -> str:
+        try:
+            member, _ = self.members.ensure(phone)
+            return member.member_id
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.PLAN_AND_RESERVE)
+    def plan_and_reserve(self, plan: c.PlanRequest) -> list[PlannedPart]:
+        """Plan on a snapshot, reserve atomically; on a conflict plan again, a bounded number of
+        times. Either every part is reserved, or nothing is."""
+        req = plan.request
+        day = date.fromisoformat(plan.day)
+        skus = sorted({ln.sku for ln in req.lines})
+        items = self.catalog.catalog_items(skus)
+        try:
+            if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
+                self.inventory.require_location(req.fulfilment.location_id)
+            for _ in range(RESERVE_ATTEMPTS):
+                snap = self.inventory.snapshot(skus, day=day)
+                parts = plan_fulfilments(
+                    RoutingInput(
+                        lines=req.lines,
+                        mode=req.fulfilment.mode,
+                        address=req.fulfilment.address,
+                        pickup_location_id=req.fulfilment.location_id,
+                        sites=snap.sites,
+                        available=snap.available,
+                        goods_class={s: i.goods_class for s, i in items.items()},
+                        min_credit_score=plan.min_credit_score,
+                        excluded=frozenset(plan.excluded),
+                    ),
+                    id_prefix=f"{req.order_id}-F",
+                )
+                if self.inventory.reserve(req.order_id, parts, day=day):
+                    return parts
+            raise InsufficientStock(
+                "stock kept changing while reserving; try again", details={"skus": skus}
+            )
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.RECORD_ORDER)
+    def record_order(self, rec: c.RecordOrder) -> None:
+        self.read_model.record_order(
+            rec.request,
+            rec.pricing,
+            rec.parts,
+            status=rec.status,
+            member_id=rec.member_id,
+            payment_id=rec.payment_id,
+            payment_status=rec.payment_status,
+        )
+
+    @activity.defn(name=c.PAY_STORED_VALUE)
+    def pay_stored_value(self, pay: c.StoredValuePayment) -> None:
+        try:
+            self.members.pay_stored_value(
+                pay.member_id, pay.amount, key=f"pay:{pay.order_id}", order_id=pay.order_id
+            )
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.RELEASE_STOCK)
+    def release_stock(self, change: c.StockChange) -> None:
+        for part in change.parts:
+            self.inventory.release(change.order_id, part, reason=change.reason or "release")
+
+    @activity.defn(name=c.DEDUCT_STOCK)
+    def deduct_stock(self, change: c.StockChange) -> None:
+        for part in change.parts:
+            self.inventory.deduct(change.order_id, part)
+
+    @activity.defn(name=c.PROJECT_ORDER)
+    def project_order(self, p: c.OrderProjection) -> None:
+        self.read_model.set_order_status(p.order_id, p.status, event=p.event, detail=p.detail)
+
+    @activity.defn(name=c.PROJECT_FULFILMENT)
+    def project_fulfilment(self, p: c.FulfilmentProjection) -> None:
+        self.read_model.set_fulfilment(
+            p.fulfilment_id, status=p.status, event=p.event, detail=p.detail, **p.fields
+        )
+
+    @activity.defn(name=c.PROJECT_PAYMENT)
+    def project_payment(self, p: c.PaymentProjection) -> None:
+        self.read_model.set_payment(p.payment_id, p.status)
+
+
+__all__ = ["OrderActivities"]

@@ -1,0 +1,82 @@
+"""Master data: locations and SKUs, as tables for admins and as domain values for the engines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from adapters.db import session_scope
+from adapters.tables import Location, Sku, utcnow
+from domain.pricing import CatalogItem
+from domain.routing import Site
+
+
+class CatalogRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def put_location(self, location_id: str, data: dict[str, Any]) -> tuple[Location, bool]:
+        """Create or replace a location; True when it is new."""
+        with session_scope(self.engine) as s:
+            row = s.get(Location, location_id)
+            created = row is None
+            row = row or Location(location_id=location_id, **data)
+            for k, v in data.items():
+                setattr(row, k, v)
+            row.updated_at = utcnow()
+            s.add(row)
+            return row, created
+
+    def put_sku(self, sku: str, data: dict[str, Any]) -> tuple[Sku, bool]:
+        with session_scope(self.engine) as s:
+            row = s.get(Sku, sku)
+            created = row is None
+            row = row or Sku(sku=sku, **data)
+            for k, v in data.items():
+                setattr(row, k, v)
+            row.updated_at = utcnow()
+            s.add(row)
+            return row, created
+
+    def get_location(self, location_id: str) -> Location | None:
+        with session_scope(self.engine) as s:
+            return s.get(Location, location_id)
+
+    def get_sku(self, sku: str) -> Sku | None:
+        with session_scope(self.engine) as s:
+            return s.get(Sku, sku)
+
+    def list_locations(self) -> list[Location]:
+        with session_scope(self.engine) as s:
+            return list(s.exec(select(Location).order_by(Location.location_id)))
+
+    def list_skus(self) -> list[Sku]:
+        with session_scope(self.engine) as s:
+            return list(s.exec(select(Sku).order_by(Sku.sku)))
+
+    def catalog_items(self, skus: list[str]) -> dict[str, CatalogItem]:
+        with session_scope(self.engine) as s:
+            rows = s.exec(select(Sku).where(Sku.sku.in_(skus)))  # type: ignore[attr-defined]
+            return {
+                r.sku: CatalogItem(r.sku, r.price_amount, r.category, r.goods_class) for r in rows
+            }
+
+
+def site_of(row: Location, *, quota_used: int = 0) -> Site:
+    quota_left = None if row.daily_quota is None else row.daily_quota - quota_used
+    return Site(
+        location_id=row.location_id,
+        kind=row.kind,
+        province=row.province,
+        city=row.city,
+        lat=row.lat,
+        lng=row.lng,
+        ships=row.ships,
+        pickup=row.pickup,
+        priority=row.priority,
+        shipping_cost_amount=row.shipping_cost_amount,
+        credit_score=row.credit_score,
+        quota_left=quota_left,
+    )

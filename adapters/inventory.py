@@ -1,0 +1,196 @@
+"""Stock per (location, SKU) with a movement ledger; reserve, release, deduct and restock are
+atomic and idempotent, keyed by (order, fulfilment, SKU)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from adapters.catalog import site_of
+from adapters.db import session_scope
+from adapters.tables import DailyDispatch, Location, Stock, StockMovement
+from domain.errors import InsufficientStock, NotFound
+from domain.orders import PlannedPart
+from domain.routing import Site
+
+
+@dataclass
+class StockSnapshot:
+    sites: list[Site]
+    available: dict[tuple[str, str], int]
+
+
+def _has_movement(s: Session, key: str) -> bool:
+    return s.exec(select(StockMovement.id).where(StockMovement.key == key)).first() is not None
+
+
+class InventoryRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def get(self, location_id: str, sku: str) -> Stock | None:
+        with session_scope(self.engine) as s:
+            return s.get(Stock, (location_id, sku))
+
+    def snapshot(self, skus: list[str], *, day: date) -> StockSnapshot:
+        """Sites and available stock of `skus`, for planning."""
+        with session_scope(self.engine) as s:
+            used = {
+                d.location_id: d.parts
+                for d in s.exec(select(DailyDispatch).where(DailyDispatch.day == day.isoformat()))
+            }
+            sites = [
+                site_of(loc, quota_used=used.get(loc.location_id, 0))
+                for loc in s.exec(select(Location).order_by(Location.location_id))
+            ]
+            rows = s.exec(select(Stock).where(Stock.sku.in_(skus)))  # type: ignore[attr-defined]
+            available = {
+                (r.location_id, r.sku): max(0, r.on_hand - r.reserved - r.safety_stock)
+                for r in rows
+            }
+            return StockSnapshot(sites, available)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def set_counted(self, location_id: str, sku: str, *, on_hand: int, safety_stock: int) -> Stock:
+        """Admin count: set on_hand (through the ledger) and safety stock; keep reservations."""
+        with session_scope(self.engine) as s:
+            row = s.get(Stock, (location_id, sku), with_for_update=True)
+            if row is None:
+                row = Stock(location_id=location_id, sku=sku, on_hand=0, reserved=0)
+            delta = on_hand - row.on_hand
+            row.on_hand = on_hand
+            row.safety_stock = safety_stock
+            s.add(row)
+            s.flush()
+            if delta:
+                s.add(self._movement("adjust", location_id, sku, on_hand_delta=delta))
+            return row
+
+    def receive(self, location_id: str, sku: str, *, qty: int, key: str) -> Stock:
+        """Goods received: on_hand grows through the ledger. Idempotent on `key`."""
+        with session_scope(self.engine) as s:
+            if not _has_movement(s, key):
+                self._ensure_row(s, location_id, sku)
+                s.execute(
+                    text("UPDATE stock SET on_hand = on_hand + :q WHERE location_id=:l AND sku=:s"),
+                    {"q": qty, "l": location_id, "s": sku},
+                )
+                s.add(self._movement("receive", location_id, sku, on_hand_delta=qty, key=key))
+            row = s.get(Stock, (location_id, sku))
+            assert row is not None
+            s.refresh(row)
+            return row
+
+    def reserve(self, order_id: str, parts: list[PlannedPart], *, day: date) -> bool:
+        """Reserve every line of every part atomically; False (nothing reserved) on a conflict.
+
+        Already-reserved keys are skipped, so a repeated call changes nothing.
+        """
+        with session_scope(self.engine) as s:
+            for part in parts:
+                for line in part.lines:
+                    key = f"reserve:{order_id}:{part.fulfilment_id}:{line.sku}"
+                    if _has_movement(s, key):
+                        continue
+                    updated = s.execute(
+                        text(
+                            "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
+                            "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
+                        ),
+                        {"q": line.qty, "l": part.location_id, "s": line.sku},
+                    )
+                    if updated.rowcount != 1:  # type: ignore[attr-defined]
+                        s.rollback()
+                        return False
+                    s.add(
+                        self._movement(
+                            "reserve",
+                            part.location_id,
+                            line.sku,
+                            reserved_delta=line.qty,
+                            key=key,
+                            order_id=order_id,
+                            fulfilment_id=part.fulfilment_id,
+                        )
+                    )
+                self._count_dispatch(s, part.location_id, day)
+            return True
+
+    def release(self, order_id: str, part: PlannedPart, *, reason: str = "release") -> None:
+        """Give back what `part` reserved and has not yet deducted. Idempotent."""
+        self._settle(order_id, part, kind="release", reason=reason)
+
+    def deduct(self, order_id: str, part: PlannedPart) -> None:
+        """Goods left the location: on_hand and reserved both drop. Idempotent."""
+        self._settle(order_id, part, kind="deduct", reason="handed over")
+
+    def _settle(self, order_id: str, part: PlannedPart, *, kind: str, reason: str) -> None:
+        with session_scope(self.engine) as s:
+            for line in part.lines:
+                base = f"{order_id}:{part.fulfilment_id}:{line.sku}"
+                if not _has_movement(s, f"reserve:{base}"):
+                    continue
+                if _has_movement(s, f"release:{base}") or _has_movement(s, f"deduct:{base}"):
+                    continue
+                on_hand_delta = -line.qty if kind == "deduct" else 0
+                s.execute(
+                    text(
+                        "UPDATE stock SET reserved = reserved - :q, on_hand = on_hand + :d "
+                        "WHERE location_id=:l AND sku=:s"
+                    ),
+                    {"q": line.qty, "d": on_hand_delta, "l": part.location_id, "s": line.sku},
+                )
+                s.add(
+                    self._movement(
+                        kind,
+                        part.location_id,
+                        line.sku,
+                        reserved_delta=-line.qty,
+                        on_hand_delta=on_hand_delta,
+                        key=f"{kind}:{base}",
+                        order_id=order_id,
+                        fulfilment_id=part.fulfilment_id,
+                        note=reason,
+                    )
+                )
+
+    def require_location(self, location_id: str) -> None:
+        with session_scope(self.engine) as s:
+            if s.get(Location, location_id) is None:
+                raise NotFound(f"location {location_id} does not exist")
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _ensure_row(s: Session, location_id: str, sku: str) -> None:
+        if s.get(Stock, (location_id, sku)) is None:
+            s.add(Stock(location_id=location_id, sku=sku))
+            s.flush()
+
+    @staticmethod
+    def _count_dispatch(s: Session, location_id: str, day: date) -> None:
+        s.execute(
+            text(
+                "INSERT INTO dailydispatch (location_id, day, parts) VALUES (:l, :d, 1) "
+                "ON CONFLICT (location_id, day) DO UPDATE SET parts = dailydispatch.parts + 1"
+            ),
+            {"l": location_id, "d": day.isoformat()},
+        )
+
+    @staticmethod
+    def _movement(kind: str, location_id: str, sku: str, **kw: object) -> StockMovement:
+        key = kw.pop("key", None) or f"{kind}:{location_id}:{sku}:{uuid.uuid4().hex}"
+        return StockMovement(kind=kind, location_id=location_id, sku=sku, key=key, **kw)  # type: ignore[arg-type]
+
+
+def raise_if_short(ok: bool, skus: list[str]) -> None:
+    if not ok:
+        raise InsufficientStock("stock changed while reserving", details={"skus": skus})

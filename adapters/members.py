@@ -1,0 +1,214 @@
+"""Members keyed by phone, and their stored-value balance."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from adapters.db import session_scope
+from adapters.tables import Member, MemberConflict, MemberLink, PointsEntry, StoredValueEntry
+from domain.errors import InvalidRequest, NotFound
+from domain.members import member_id_for, normalise_phone
+
+
+class MemberRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, member_id: str) -> Member | None:
+        with session_scope(self.engine) as s:
+            return s.get(Member, member_id)
+
+    def by_phone(self, phone: str) -> Member | None:
+        with session_scope(self.engine) as s:
+            return s.exec(select(Member).where(Member.phone == normalise_phone(phone))).first()
+
+    def ensure(self, phone: str, *, name: str = "", tier: str = "normal") -> tuple[Member, bool]:
+        """The member with this phone, created when new; True when created."""
+        norm = normalise_phone(phone)
+        existing = self.by_phone(norm)
+        if existing is not None:
+            return existing, False
+        try:
+            with session_scope(self.engine) as s:
+                row = Member(member_id=member_id_for(norm), phone=norm, name=name, tier=tier)
+                s.add(row)
+            return row, True
+        except IntegrityError:  # created concurrently
+            again = self.by_phone(norm)
+            assert again is not None
+            return again, False
+
+    def top_up(self, member_id: str, amount: int, *, key: str) -> Member:
+        return self._move_stored_value(member_id, amount, kind="topup", key=key)
+
+    def pay_stored_value(self, member_id: str, amount: int, *, key: str, order_id: str) -> Member:
+        return self._move_stored_value(member_id, -amount, kind="pay", key=key, order_id=order_id)
+
+    def refund_stored_value(
+        self, member_id: str, amount: int, *, key: str, order_id: str
+    ) -> Member:
+        return self._move_stored_value(member_id, amount, kind="refund", key=key, order_id=order_id)
+
+    def _move_stored_value(
+        self, member_id: str, delta: int, *, kind: str, key: str, order_id: str | None = None
+    ) -> Member:
+        with session_scope(self.engine) as s:
+            seen = s.exec(select(StoredValueEntry.id).where(StoredValueEntry.key == key)).first()
+            if seen is None:
+                res = s.execute(
+                    text(
+                        "UPDATE member SET stored_value_amount = stored_value_amount + :d "
+                        "WHERE member_id = :m AND stored_value_amount + :d >= 0"
+                    ),
+                    {"d": delta, "m": member_id},
+                )
+                if res.rowcount != 1:  # type: ignore[attr-defined]
+                    if s.get(Member, member_id) is None:
+                        raise NotFound(f"member {member_id} does not exist")
+                    raise InvalidRequest(
+                        "stored value balance is too low",
+                        details={"member_id": member_id, "amount": -delta},
+                    )
+                s.add(
+                    StoredValueEntry(
+                        key=key, member_id=member_id, kind=kind, delta=delta, order_id=order_id
+                    )
+                )
+            row = s.get(Member, member_id)
+            assert row is not None
+            s.refresh(row)
+            return row
+
+    # --- admin and registration --------------------------------------------------------------
+
+    def view(self, member_id: str) -> dict[str, Any]:
+        with session_scope(self.engine) as s:
+            m = s.get(Member, member_id)
+            if m is None:
+                raise NotFound(f"member {member_id} does not exist")
+            conflicts = s.exec(select(MemberConflict).where(MemberConflict.member_id == member_id))
+            links = s.exec(select(MemberLink).where(MemberLink.member_id == member_id))
+            return {
+                "member_id": m.member_id,
+                "phone": m.phone,
+                "name": m.name,
+                "tier": m.tier,
+                "points": m.points,
+                "stored_value_amount": m.stored_value_amount,
+                "channels": [
+                    {"channel": ln.channel, "external_id": ln.external_id} for ln in links
+                ],
+                "conflicts": [
+                    {
+                        "id": c.id,
+                        "channel": c.channel,
+                        "field": c.field_name,
+                        "existing": c.existing,
+                        "incoming": c.incoming,
+                        "resolved": c.resolved,
+                    }
+                    for c in conflicts
+                ],
+            }
+
+    def set_tier(self, member_id: str, tier: str) -> None:
+        with session_scope(self.engine) as s:
+            m = s.get(Member, member_id)
+            if m is None:
+                raise NotFound(f"member {member_id} does not exist")
+            m.tier = tier
+            s.add(m)
+
+    def adjust_points(
+        self,
+        member_id: str,
+        delta: int,
+        *,
+        reason: str,
+        key: str | None = None,
+        kind: str = "adjust",
+        order_id: str | None = None,
+    ) -> None:
+        """A points ledger entry; the balance never goes below zero. Idempotent on `key`."""
+        key = key or f"adjust:{member_id}:{uuid.uuid4().hex}"
+        with session_scope(self.engine) as s:
+            if s.exec(select(PointsEntry.id).where(PointsEntry.key == key)).first() is not None:
+                return
+            res = s.execute(
+                text(
+                    "UPDATE member SET points = points + :d "
+                    "WHERE member_id = :m AND points + :d >= 0"
+                ),
+                {"d": delta, "m": member_id},
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                if s.get(Member, member_id) is None:
+                    raise NotFound(f"member {member_id} does not exist")
+                raise InvalidRequest(
+                    "the points balance cannot go below zero",
+                    details={"member_id": member_id, "delta": delta},
+                )
+            s.add(
+                PointsEntry(
+                    key=key,
+                    member_id=member_id,
+                    kind=kind,
+                    delta=delta,
+                    reason=reason,
+                    order_id=order_id,
+                )
+            )
+
+    def register(
+        self, phone: str, *, name: str, channel: str, external_id: str | None
+    ) -> tuple[str, bool]:
+        """Create or find the member with this phone, link the channel's id, keep conflicts."""
+        member, created = self.ensure(phone, name=name)
+        with session_scope(self.engine) as s:
+            m = s.get(Member, member.member_id)
+            assert m is not None
+            if not created and name and m.name and name != m.name:
+                _record_conflict(s, m.member_id, channel, "name", m.name, name)
+            elif not m.name and name:
+                m.name = name
+                s.add(m)
+            if external_id:
+                link = s.get(MemberLink, (channel, external_id))
+                if link is None:
+                    s.add(
+                        MemberLink(channel=channel, external_id=external_id, member_id=m.member_id)
+                    )
+                elif link.member_id != m.member_id:
+                    _record_conflict(
+                        s, m.member_id, channel, "external_id", link.member_id, external_id
+                    )
+        return member.member_id, created
+
+
+def _record_conflict(
+    s: Session, member_id: str, channel: str, field_name: str, existing: str, incoming: str
+) -> None:
+    seen = s.exec(
+        select(MemberConflict).where(
+            MemberConflict.member_id == member_id,
+            MemberConflict.channel == channel,
+            MemberConflict.field_name == field_name,
+            MemberConflict.incoming == incoming,
+        )
+    ).first()
+    if seen is None:
+        s.add(
+            MemberConflict(
+                member_id=member_id,
+                channel=channel,
+                field_name=field_name,
+                existing=existing,
+                incoming=incoming,
+            )
+        )

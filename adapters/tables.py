@@ -1,0 +1,307 @@
+"""SQLModel tables: master data, stock and its ledger, members, promotions, the order read model,
+settlement and API tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def json_col() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def json_obj() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- master data -------------------------------------------------------------------------
+
+
+class Location(SQLModel, table=True):
+    location_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    province: str = Field(max_length=64)
+    city: str = Field(max_length=64)
+    lat: float
+    lng: float
+    ships: bool = True
+    pickup: bool = False
+    franchise: bool = False
+    daily_quota: int | None = None
+    credit_score: int = 100
+    priority: int = 100
+    shipping_cost_amount: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Sku(SQLModel, table=True):
+    sku: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    category: str = Field(max_length=64, index=True)
+    price_amount: int = Field(sa_type=BigInteger)
+    goods_class: str = Field(default="B", max_length=1)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelConfig(SQLModel, table=True):
+    """Which locations serve a channel (a logical view of the one stock pool)."""
+
+    channel: str = Field(primary_key=True, max_length=64)
+    location_kinds: list[str] = json_col()  # empty: all kinds
+    location_ids: list[str] = json_col()  # empty: all locations of those kinds
+    radius_km: float | None = None
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+
+class Stock(SQLModel, table=True):
+    location_id: str = Field(primary_key=True, foreign_key="location.location_id", max_length=64)
+    sku: str = Field(primary_key=True, foreign_key="sku.sku", max_length=64)
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+
+
+class StockMovement(SQLModel, table=True):
+    """Every change of on_hand or reserved, with its cause; keyed for idempotency."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    location_id: str = Field(max_length=64, index=True)
+    sku: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # reserve, release, deduct, restock, receive, adjust
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    order_id: str | None = Field(default=None, max_length=64, index=True)
+    fulfilment_id: str | None = Field(default=None, max_length=80)
+    note: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+class DailyDispatch(SQLModel, table=True):
+    """Parts dispatched to a location per day, against its franchise quota."""
+
+    location_id: str = Field(primary_key=True, max_length=64)
+    day: str = Field(primary_key=True, max_length=10)
+    parts: int = 0
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+class Member(SQLModel, table=True):
+    member_id: str = Field(primary_key=True, max_length=64)
+    phone: str = Field(unique=True, max_length=32)
+    name: str = Field(default="", max_length=200)
+    tier: str = Field(default="normal", max_length=16)
+    points: int = 0
+    stored_value_amount: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MemberLink(SQLModel, table=True):
+    channel: str = Field(primary_key=True, max_length=64)
+    external_id: str = Field(primary_key=True, max_length=64)
+    member_id: str = Field(foreign_key="member.member_id", max_length=64, index=True)
+
+
+class MemberConflict(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(foreign_key="member.member_id", max_length=64, index=True)
+    channel: str = Field(max_length=64)
+    field_name: str = Field(max_length=32)
+    existing: str = ""
+    incoming: str = ""
+    resolved: bool = False
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PointsEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    member_id: str = Field(foreign_key="member.member_id", max_length=64, index=True)
+    kind: str = Field(max_length=16)  # earn, redeem, reversal, adjust
+    delta: int
+    reason: str = ""
+    order_id: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class StoredValueEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    member_id: str = Field(foreign_key="member.member_id", max_length=64, index=True)
+    kind: str = Field(max_length=16)  # topup, pay, refund
+    delta: int = Field(sa_type=BigInteger)
+    order_id: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+# --- promotions ----------------------------------------------------------------------------
+
+
+class Promotion(SQLModel, table=True):
+    promotion_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    scope: dict[str, Any] = json_obj()
+    percent: int = 0
+    amount: int = Field(default=0, sa_type=BigInteger)
+    threshold_amount: int = Field(default=0, sa_type=BigInteger)
+    repeat: bool = False
+    gift_sku: str | None = Field(default=None, max_length=64)
+    gift_qty: int = 0
+    payment_methods: list[str] = json_col()
+    coupon_required: bool = False
+    stackable: bool = False
+    priority: int = 100
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Coupon(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=64)
+    promotion_id: str = Field(foreign_key="promotion.promotion_id", max_length=64)
+    member_phone: str | None = Field(default=None, max_length=32)
+    uses: int = 1
+    held: int = 0
+    used: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CouponHold(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(primary_key=True, max_length=64)
+    state: str = Field(default="held", max_length=16)  # held, used, released
+
+
+# --- the order read model ------------------------------------------------------------------
+
+
+class Order(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "channel_order_id"),)
+
+    order_id: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(max_length=64, index=True)
+    channel_order_id: str = Field(max_length=64)
+    member_id: str | None = Field(default=None, max_length=64, index=True)
+    member_phone: str | None = Field(default=None, max_length=32)
+    status: str = Field(max_length=32, index=True)
+    mode: str = Field(max_length=16)
+    payment_method: str = Field(max_length=16)
+    subtotal_amount: int = Field(default=0, sa_type=BigInteger)
+    discount_amount: int = Field(default=0, sa_type=BigInteger)
+    payable_amount: int = Field(default=0, sa_type=BigInteger)
+    points_redeemed: int = 0
+    points_amount: int = 0
+    applied_promotions: list[dict[str, Any]] = json_col()
+    request: dict[str, Any] = json_obj()
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderLine(SQLModel, table=True):
+    order_id: str = Field(primary_key=True, foreign_key="order.order_id", max_length=64)
+    line_no: int = Field(primary_key=True)
+    sku: str = Field(max_length=64)
+    qty: int
+    unit_price_amount: int = Field(sa_type=BigInteger)
+    discount_amount: int = Field(sa_type=BigInteger)
+    paid_amount: int = Field(sa_type=BigInteger)
+    gift: bool = False
+    detail: list[str] = json_col()
+
+
+class Fulfilment(SQLModel, table=True):
+    fulfilment_id: str = Field(primary_key=True, max_length=80)
+    order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
+    location_id: str = Field(max_length=64, index=True)
+    mode: str = Field(max_length=16)
+    status: str = Field(max_length=32, index=True)
+    lines: list[dict[str, Any]] = json_col()  # [{"sku", "qty", "picked_qty"}]
+    reasons: list[str] = json_col()
+    carrier: str | None = Field(default=None, max_length=64)
+    tracking_no: str | None = Field(default=None, max_length=64)
+    pickup_code_hash: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Payment(SQLModel, table=True):
+    payment_id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
+    method: str = Field(max_length=16)
+    amount: int = Field(sa_type=BigInteger)
+    status: str = Field(max_length=16)  # pending, succeeded, failed, cancelled
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Refund(SQLModel, table=True):
+    refund_id: str = Field(primary_key=True, max_length=80)
+    order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
+    amount: int = Field(sa_type=BigInteger)
+    reason: str = ""
+    status: str = Field(max_length=16)  # pending, succeeded, failed
+    lines: list[dict[str, Any]] = json_col()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TimelineEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow)
+    event: str = Field(max_length=64)
+    detail: str = ""
+
+
+# --- settlement ----------------------------------------------------------------------------
+
+
+class SettlementRule(SQLModel, table=True):
+    rule_id: str = Field(primary_key=True, max_length=64)
+    channel: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, max_length=64)
+    model: str = Field(max_length=16)  # buy_sell, exclusive, shared
+    params: dict[str, Any] = json_obj()
+
+
+class SettlementEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    order_id: str = Field(max_length=64, index=True)
+    model: str = Field(max_length=16)
+    party: str = Field(max_length=64, index=True)
+    role: str = Field(max_length=32)
+    amount: int = Field(sa_type=BigInteger)
+    day: str = Field(max_length=10, index=True)
+    at: datetime = Field(default_factory=utcnow)
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    token_hash: str = Field(primary_key=True, max_length=128)
+    role: str = Field(max_length=16)
+    channel: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, max_length=64)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookEvent(SQLModel, table=True):
+    event_id: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = Field(default_factory=utcnow)

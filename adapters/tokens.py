@@ -1,0 +1,54 @@
+"""API tokens: random secrets handed out once, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from adapters.db import session_scope
+from adapters.tables import ApiToken
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # admin, channel, staff
+    channel: str | None = None
+    location_id: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRepository:
+    def __init__(self, engine: Engine, *, admin_token: str) -> None:
+        self.engine = engine
+        self._admin_hash = hash_token(admin_token)
+
+    def issue(self, principal: Principal, *, label: str = "") -> str:
+        token = f"oms_{principal.role}_{secrets.token_urlsafe(24)}"
+        with session_scope(self.engine) as s:
+            s.add(
+                ApiToken(
+                    token_hash=hash_token(token),
+                    role=principal.role,
+                    channel=principal.channel,
+                    location_id=principal.location_id,
+                    label=label,
+                )
+            )
+        return token
+
+    def resolve(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        if hmac.compare_digest(digest, self._admin_hash):
+            return Principal(role="admin")
+        with session_scope(self.engine) as s:
+            row = s.get(ApiToken, digest)
+            if row is None:
+                return None
+            return Principal(role=row.role, channel=row.channel, location_id=row.location_id)

@@ -1,0 +1,1 @@
+"""The HTTP API for channels, store staff and admins."""

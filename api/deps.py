@@ -1,0 +1,109 @@
+"""What the routes share: the services container, the caller's identity and its scope checks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from adapters.catalog import CatalogRepository
+from adapters.inventory import InventoryRepository
+from adapters.members import MemberRepository
+from adapters.read_model import ReadModel
+from adapters.settings import Settings
+from adapters.tokens import Principal, TokenRepository
+from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    tokens: TokenRepository
+    catalog: CatalogRepository
+    inventory: InventoryRepository
+    members: MemberRepository
+    read_model: ReadModel
+    connect: object  # async () -> Client
+    _client: Client | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    async def temporal(self) -> Client:
+        """The Temporal client, connected on first use (the API starts before Temporal may)."""
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await self.connect()  # type: ignore[operator]
+                    except Exception as exc:
+                        raise Unavailable("Temporal is not reachable; try again shortly") from exc
+        return self._client
+
+    def take_token(self, key: str) -> None:
+        """Token bucket per API token: `rate_limit_per_minute`, bursts up to a tenth of it."""
+        rate = self.settings.rate_limit_per_minute / 60.0
+        burst = max(10.0, self.settings.rate_limit_per_minute / 10.0)
+        now = time.monotonic()
+        level, last = self._buckets.get(key, (burst, now))
+        level = min(burst, level + (now - last) * rate)
+        if level < 1.0:
+            self._buckets[key] = (level, now)
+            raise RateLimited(
+                "too many requests for this token; slow down",
+                details={"retry_after_s": round((1 - level) / rate, 2)},
+            )
+        self._buckets[key] = (level - 1.0, now)
+
+
+class Unavailable(DomainError):
+    code = "unavailable"
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def caller(request: Request) -> Principal:
+    svc = services(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    principal = svc.tokens.resolve(token.strip())
+    if principal is None:
+        raise Unauthorized("the token is not valid")
+    svc.take_token(token.strip())
+    return principal
+
+
+def require_admin(p: Principal) -> None:
+    if p.role != "admin":
+        raise Forbidden("this endpoint is for admins")
+
+
+def require_role(p: Principal, *roles: str) -> None:
+    if p.role != "admin" and p.role not in roles:
+        raise Forbidden(f"this endpoint is for {', '.join(roles)} tokens")
+
+
+def order_scope(p: Principal, svc: Services, order_id: str) -> None:
+    """Admins see every order; a channel only its own; anything else sees none (404, no leak)."""
+    channel = svc.read_model.order_channel(order_id)
+    if channel is None or (p.role != "admin" and (p.role != "channel" or p.channel != channel)):
+        raise NotFound(f"order {order_id} does not exist")
+
+
+def location_scope(p: Principal, location_id: str) -> None:
+    if p.role == "admin":
+        return
+    if p.role != "staff" or p.location_id != location_id:
+        raise Forbidden("staff act on their own location only")

@@ -1,0 +1,249 @@
+"""Admin: tokens and master data (locations, SKUs, stock, promotions, coupons, members)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from sqlmodel import select
+
+from adapters.db import session_scope
+from adapters.promotions import PromotionRepository
+from adapters.tables import Location, Sku, Stock
+from adapters.tokens import Principal
+from api.deps import Services, caller, require_admin, services
+from api.schemas import (
+    ClientId,
+    CouponIn,
+    LocationIn,
+    MemberTierIn,
+    PointsIn,
+    PromotionIn,
+    ReceiptIn,
+    SkuIn,
+    StockIn,
+    TokenIn,
+)
+from domain.errors import NotFound
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+def admin(p: Principal = Depends(caller)) -> Principal:
+    require_admin(p)
+    return p
+
+
+@router.post("/tokens", status_code=201)
+def create_token(
+    body: TokenIn, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    if body.role == "staff" and svc.catalog.get_location(body.location_id or "") is None:
+        raise NotFound(f"location {body.location_id} does not exist")
+    principal = Principal(role=body.role, channel=body.channel, location_id=body.location_id)
+    token = svc.tokens.issue(principal, label=body.label)
+    return {
+        "token": token,
+        "role": body.role,
+        "channel": body.channel,
+        "location_id": body.location_id,
+    }
+
+
+@router.put("/locations/{location_id}")
+def put_location(
+    location_id: ClientId,
+    body: LocationIn,
+    response: Response,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> Location:
+    row, created = svc.catalog.put_location(location_id, body.model_dump())
+    response.status_code = 201 if created else 200
+    return row
+
+
+@router.get("/locations")
+def list_locations(
+    _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> list[Location]:
+    return svc.catalog.list_locations()
+
+
+@router.get("/locations/{location_id}")
+def get_location(
+    location_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> Location:
+    row = svc.catalog.get_location(location_id)
+    if row is None:
+        raise NotFound(f"location {location_id} does not exist")
+    return row
+
+
+@router.put("/skus/{sku}")
+def put_sku(
+    sku: ClientId,
+    body: SkuIn,
+    response: Response,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> Sku:
+    row, created = svc.catalog.put_sku(sku, body.model_dump())
+    response.status_code = 201 if created else 200
+    return row
+
+
+@router.get("/skus")
+def list_skus(_: Principal = Depends(admin), svc: Services = Depends(services)) -> list[Sku]:
+    return svc.catalog.list_skus()
+
+
+@router.get("/skus/{sku}")
+def get_sku(sku: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)) -> Sku:
+    row = svc.catalog.get_sku(sku)
+    if row is None:
+        raise NotFound(f"SKU {sku} does not exist")
+    return row
+
+
+def stock_view(row: Stock | None, location_id: str, sku: str) -> dict[str, Any]:
+    if row is None:
+        return {
+            "location_id": location_id,
+            "sku": sku,
+            "on_hand": 0,
+            "reserved": 0,
+            "safety_stock": 0,
+            "available": 0,
+        }
+    return {
+        "location_id": location_id,
+        "sku": sku,
+        "on_hand": row.on_hand,
+        "reserved": row.reserved,
+        "safety_stock": row.safety_stock,
+        "available": max(0, row.on_hand - row.reserved - row.safety_stock),
+    }
+
+
+def _require_stock_keys(svc: Services, location_id: str, sku: str) -> None:
+    with session_scope(svc.engine) as s:
+        if s.get(Location, location_id) is None:
+            raise NotFound(f"location {location_id} does not exist")
+        if s.get(Sku, sku) is None:
+            raise NotFound(f"SKU {sku} does not exist")
+
+
+@router.put("/stock/{location_id}/{sku}")
+def put_stock(
+    location_id: ClientId,
+    sku: ClientId,
+    body: StockIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    _require_stock_keys(svc, location_id, sku)
+    row = svc.inventory.set_counted(
+        location_id, sku, on_hand=body.on_hand, safety_stock=body.safety_stock
+    )
+    return stock_view(row, location_id, sku)
+
+
+@router.get("/stock/{location_id}/{sku}")
+def get_stock(
+    location_id: ClientId,
+    sku: ClientId,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    _require_stock_keys(svc, location_id, sku)
+    return stock_view(svc.inventory.get(location_id, sku), location_id, sku)
+
+
+@router.post("/stock/{location_id}/{sku}/receipts")
+def receive_stock(
+    location_id: ClientId,
+    sku: ClientId,
+    body: ReceiptIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Goods received at a location: adds to on_hand through the ledger (idempotent per id)."""
+    _require_stock_keys(svc, location_id, sku)
+    row = svc.inventory.receive(location_id, sku, qty=body.qty, key=f"receive:{body.receipt_id}")
+    return stock_view(row, location_id, sku)
+
+
+@router.get("/stock/{location_id}")
+def list_location_stock(
+    location_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> list[dict[str, Any]]:
+    with session_scope(svc.engine) as s:
+        if s.get(Location, location_id) is None:
+            raise NotFound(f"location {location_id} does not exist")
+        rows = s.exec(select(Stock).where(Stock.location_id == location_id).order_by(Stock.sku))
+        return [stock_view(r, location_id, r.sku) for r in rows]
+
+
+@router.put("/promotions/{promotion_id}")
+def put_promotion(
+    promotion_id: ClientId,
+    body: PromotionIn,
+    response: Response,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    repo = PromotionRepository(svc.engine)
+    view, created = repo.put(promotion_id, body.model_dump())
+    response.status_code = 201 if created else 200
+    return view
+
+
+@router.get("/promotions")
+def list_promotions(
+    active: bool | None = None, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> list[dict[str, Any]]:
+    return PromotionRepository(svc.engine).list(active=active)
+
+
+@router.post("/promotions/{promotion_id}/deactivate")
+def deactivate_promotion(
+    promotion_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    return PromotionRepository(svc.engine).deactivate(promotion_id)
+
+
+@router.post("/coupons", status_code=201)
+def create_coupon(
+    body: CouponIn, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    return PromotionRepository(svc.engine).create_coupon(body.model_dump())
+
+
+@router.get("/coupons")
+def list_coupons(
+    _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> list[dict[str, Any]]:
+    return PromotionRepository(svc.engine).list_coupons()
+
+
+@router.patch("/members/{member_id}")
+def set_member_tier(
+    member_id: ClientId,
+    body: MemberTierIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    svc.members.set_tier(member_id, body.tier)
+    return svc.members.view(member_id)
+
+
+@router.post("/members/{member_id}/points")
+def adjust_points(
+    member_id: ClientId,
+    body: PointsIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    svc.members.adjust_points(member_id, body.delta, reason=body.reason)
+    return svc.members.view(member_id)

@@ -1,0 +1,46 @@
+"""Health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Services, services
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _db_ok(svc: Services) -> bool:
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@router.get("/readyz")
+async def readyz(svc: Services = Depends(services)) -> JSONResponse:
+    checks = {"database": await run_in_threadpool(_db_ok, svc), "temporal": False}
+    try:
+        client = await svc.temporal()
+        checks["temporal"] = await client.service_client.check_health()
+    except Exception:
+        checks["temporal"] = False
+    ok = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+@router.get("/metrics")
+def metrics() -> PlainTextResponse:
+    return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,67 @@
+"""Members: registration from any channel, the member card, stored value and order history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from adapters.tokens import Principal
+from api.deps import Services, caller, require_role, services
+from api.schemas import ClientId, MemberIn, TopUpIn
+from domain.errors import Forbidden
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+
+
+@router.post("", status_code=201)
+def register(
+    body: MemberIn,
+    response: Response,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    require_role(p, "channel")
+    channel = p.channel or "admin"
+    member_id, created = svc.members.register(
+        body.phone, name=body.name, channel=channel, external_id=body.external_id
+    )
+    response.status_code = 201 if created else 200
+    return svc.members.view(member_id)
+
+
+@router.get("/{member_id}")
+def get_member(
+    member_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    require_role(p, "channel")
+    return svc.members.view(member_id)
+
+
+@router.post("/{member_id}/stored-value")
+def top_up(
+    member_id: ClientId,
+    body: TopUpIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    if p.role != "admin" and not (p.role == "channel" and p.channel == "pos"):
+        raise Forbidden("stored value is topped up at the till (pos) or by an admin")
+    key = f"topup:{p.channel or 'admin'}:{body.topup_id}" if body.topup_id else None
+    svc.members.top_up(member_id, body.amount, key=key or f"topup:{uuid.uuid4().hex}")
+    return svc.members.view(member_id)
+
+
+@router.get("/{member_id}/orders")
+def member_orders(
+    member_id: ClientId,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=500),
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    require_role(p, "channel")
+    svc.members.view(member_id)  # 404 for an unknown member
+    orders, nxt = svc.read_model.list_orders(member_id=member_id, limit=limit, cursor=cursor)
+    return {"orders": orders, "next_cursor": nxt}

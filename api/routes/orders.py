@@ -1,0 +1,194 @@
+"""Channels: submit, read and list orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from adapters.tokens import Principal
+from api.deps import Services, caller, order_scope, require_role, services
+from api.schemas import ClientId, OrderIn
+from domain.errors import Forbidden, InvalidRequest, NotFound, error_from_code
+from domain.members import normalise_phone
+from domain.orders import (
+    Address,
+    FulfilmentChoice,
+    LineRequest,
+    OrderInput,
+    OrderRequest,
+    Timeouts,
+    fulfilment_workflow_id,
+    order_id_for,
+    order_workflow_id,
+)
+from workflows.fulfilment import FulfilmentWorkflow
+from workflows.order import OrderWorkflow
+from workflows.ui import CHANNEL, ORDER_STATUS
+
+router = APIRouter(prefix="/v1", tags=["orders"])
+
+
+def channel_of(p: Principal, requested: str | None) -> str:
+    """The channel an order comes from: the token's own, or for admins the one named."""
+    if p.role == "channel":
+        if requested and requested != p.channel:
+            raise Forbidden("a channel token submits for its own channel only")
+        assert p.channel is not None
+        return p.channel
+    if not requested:
+        raise InvalidRequest(
+            "admin submissions must name the channel", details={"field": "channel"}
+        )
+    return requested
+
+
+def order_request(body: OrderIn, *, channel: str, order_id: str) -> OrderRequest:
+    if body.payment_method == "cash" and channel != "pos":
+        raise InvalidRequest(
+            "cash is paid at the till: only the pos channel may use it",
+            details={"payment_method": "cash"},
+        )
+    f = body.fulfilment
+    return OrderRequest(
+        order_id=order_id,
+        channel=channel,
+        channel_order_id=body.channel_order_id,
+        lines=[LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines],
+        fulfilment=FulfilmentChoice(
+            mode=f.mode,
+            location_id=f.location_id,
+            address=Address(**f.address.model_dump()) if f.address else None,
+        ),
+        payment_method=body.payment_method,
+        member_phone=normalise_phone(body.member_phone) if body.member_phone else None,
+        coupon_codes=list(dict.fromkeys(body.coupon_codes)),
+        points_to_redeem=body.points_to_redeem,
+    )
+
+
+def timeouts(svc: Services) -> Timeouts:
+    s = svc.settings
+    return Timeouts(
+        payment_s=s.payment_timeout_s,
+        accept_s=s.accept_timeout_s,
+        pickup_expiry_s=s.pickup_expiry_s,
+        delivery_confirm_s=s.delivery_confirm_s,
+    )
+
+
+async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
+    """The channel's view shows the pickup code of parts waiting for collection."""
+    waiting = [f for f in view["fulfilments"] if f["status"] == "ready_for_pickup"]
+    if waiting:
+        client = await svc.temporal()
+        for f in waiting:
+            handle = client.get_workflow_handle(fulfilment_workflow_id(f["fulfilment_id"]))
+            try:
+                f["pickup_code"] = await handle.query(FulfilmentWorkflow.pickup_code)
+            except RPCError:
+                f["pickup_code"] = None
+    return view
+
+
+@router.post("/orders", status_code=201)
+async def submit_order(
+    body: OrderIn,
+    response: Response,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    require_role(p, "channel")
+    channel = channel_of(p, body.channel)
+    order_id = order_id_for(channel, body.channel_order_id)
+    existing = await run_in_threadpool(svc.read_model.order_view, order_id)
+    if existing is None:
+        req = order_request(body, channel=channel, order_id=order_id)
+        await start_order(svc, req)
+        existing = await run_in_threadpool(svc.read_model.order_view, order_id)
+        assert existing is not None
+    else:
+        response.status_code = 200
+    return await with_pickup_codes(svc, existing)
+
+
+async def start_order(svc: Services, req: OrderRequest) -> None:
+    """Start the order workflow and wait until it is priced, reserved and recorded."""
+    client = await svc.temporal()
+    lines = ", ".join(f"{ln.sku} x{ln.qty}" for ln in req.lines[:5])
+    op = WithStartWorkflowOperation(
+        OrderWorkflow.run,
+        OrderInput(req, timeouts(svc), svc.settings.min_credit_score),
+        id=order_workflow_id(req.order_id),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=svc.settings.task_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(CHANNEL, req.channel),
+                SearchAttributePair(ORDER_STATUS, "submitting"),
+            ]
+        ),
+        static_summary=f"{req.channel} order {req.channel_order_id}: {req.fulfilment.mode}, "
+        f"{len(req.lines)} line(s), {req.payment_method}"[:200],
+        static_details=f"**Order** {req.order_id} from **{req.channel}** "
+        f"({req.channel_order_id})\n\n- lines: {lines}\n- mode: {req.fulfilment.mode}"
+        + (f" at {req.fulfilment.location_id}" if req.fulfilment.location_id else "")
+        + f"\n- payment: {req.payment_method}",
+    )
+    try:
+        await client.execute_update_with_start_workflow(
+            OrderWorkflow.submit, start_workflow_operation=op
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            details = cause.details[0] if cause.details else {}
+            raise error_from_code(
+                cause.type or "invalid_request",
+                cause.message,
+                details if isinstance(details, dict) else {},
+            ) from None
+        raise
+
+
+@router.get("/orders/{order_id}")
+async def get_order(
+    order_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    await run_in_threadpool(order_scope, p, svc, order_id)
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    if view is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return await with_pickup_codes(svc, view)
+
+
+@router.get("/orders")
+def list_orders(
+    status: str | None = Query(None, max_length=32),
+    member_phone: str | None = Query(None, max_length=32),
+    location_id: ClientId | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=500),
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    require_role(p, "channel")
+    phone = normalise_phone(member_phone) if member_phone else None
+    orders, nxt = svc.read_model.list_orders(
+        channel=p.channel if p.role == "channel" else None,
+        status=status,
+        member_phone=phone,
+        location_id=location_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"orders": orders, "next_cursor": nxt}

@@ -1,0 +1,129 @@
+"""Store staff: the location's work list and the actions on a fulfilment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.read_model import fulfilment_view
+from adapters.tokens import Principal
+from api.deps import Services, caller, location_scope, services
+from api.schemas import ClientId, PickedIn, PickupIn, ReasonIn, ShipIn
+from domain.errors import InvalidTransition, NotFound, error_from_code
+from domain.fulfilment import already_applied
+from domain.orders import LineRequest, StaffAction, fulfilment_workflow_id
+from workflows.fulfilment import FulfilmentWorkflow
+
+router = APIRouter(prefix="/v1", tags=["store staff"])
+
+
+@router.get("/locations/{location_id}/fulfilments")
+def work_list(
+    location_id: ClientId,
+    status: str | None = Query(None, max_length=32),
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    location_scope(p, location_id)
+    if svc.catalog.get_location(location_id) is None:
+        raise NotFound(f"location {location_id} does not exist")
+    return {"fulfilments": svc.read_model.location_fulfilments(location_id, status)}
+
+
+async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffAction) -> dict:
+    row = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    if row is None or (p.role != "admin" and p.location_id != row.location_id):
+        raise NotFound(f"fulfilment {fulfilment_id} does not exist")
+    if p.role == "staff":
+        action.location_id = p.location_id
+    handle = (await svc.temporal()).get_workflow_handle(fulfilment_workflow_id(fulfilment_id))
+    try:
+        await handle.execute_update(FulfilmentWorkflow.act, action)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            details = cause.details[0] if cause.details else {}
+            raise error_from_code(
+                cause.type or "invalid_request",
+                cause.message,
+                details if isinstance(details, dict) else {},
+            ) from None
+        raise
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # The part's workflow has finished (or never started): the same action again is a no-op,
+        # anything else is out of order.
+        if not already_applied(action.action, mode=row.mode, state=row.status):
+            raise InvalidTransition(
+                f"cannot {action.action} a fulfilment that is {row.status}",
+                details={"action": action.action, "status": row.status},
+            ) from None
+    fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    assert fresh is not None
+    return fulfilment_view(fresh) | {"order_id": fresh.order_id}
+
+
+@router.post("/fulfilments/{fulfilment_id}/accept")
+async def accept(
+    fulfilment_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    return await act(svc, p, fulfilment_id, StaffAction(action="accept"))
+
+
+@router.post("/fulfilments/{fulfilment_id}/reject")
+async def reject(
+    fulfilment_id: ClientId,
+    body: ReasonIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    return await act(svc, p, fulfilment_id, StaffAction(action="reject", reason=body.reason))
+
+
+@router.post("/fulfilments/{fulfilment_id}/picked")
+async def picked(
+    fulfilment_id: ClientId,
+    body: PickedIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    lines = [LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines]
+    return await act(svc, p, fulfilment_id, StaffAction(action="picked", lines=lines))
+
+
+@router.post("/fulfilments/{fulfilment_id}/ship")
+async def ship(
+    fulfilment_id: ClientId,
+    body: ShipIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    return await act(
+        svc,
+        p,
+        fulfilment_id,
+        StaffAction(action="ship", carrier=body.carrier, tracking_no=body.tracking_no),
+    )
+
+
+@router.post("/fulfilments/{fulfilment_id}/deliver")
+async def deliver(
+    fulfilment_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    return await act(svc, p, fulfilment_id, StaffAction(action="deliver"))
+
+
+@router.post("/fulfilments/{fulfilment_id}/pickup")
+async def pickup(
+    fulfilment_id: ClientId,
+    body: PickupIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    return await act(svc, p, fulfilment_id, StaffAction(action="pickup", code=body.code))

@@ -1,0 +1,203 @@
+"""Request bodies of the public contract, validated strictly: unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", max_length=64)]
+Text = Annotated[str, Field(max_length=500)]
+ShortText = Annotated[str, Field(max_length=200)]
+Fen = Annotated[int, Field(ge=0, le=10**12)]
+Qty = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenIn(Strict):
+    role: Literal["admin", "channel", "staff"]
+    channel: ClientId | None = None
+    location_id: ClientId | None = None
+    label: ShortText = ""
+
+    @model_validator(mode="after")
+    def _scope(self) -> TokenIn:
+        if self.role == "channel" and not self.channel:
+            raise ValueError("a channel token needs a channel")
+        if self.role == "staff" and not self.location_id:
+            raise ValueError("a staff token needs a location_id")
+        return self
+
+
+class LocationIn(Strict):
+    kind: Literal["central_warehouse", "regional_warehouse", "front_warehouse", "store"]
+    name: ShortText
+    province: Annotated[str, Field(min_length=1, max_length=64)]
+    city: Annotated[str, Field(min_length=1, max_length=64)]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    ships: bool = True
+    pickup: bool = False
+    franchise: bool = False
+    daily_quota: Annotated[int, Field(ge=0, le=10**7)] | None = None
+    credit_score: Annotated[int, Field(ge=0, le=100)] = 100
+    priority: Annotated[int, Field(ge=0, le=10**6)] = 100
+    shipping_cost_amount: Fen = 0
+
+
+class SkuIn(Strict):
+    name: ShortText
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    price_amount: Fen
+    goods_class: Literal["A", "B"] = "B"
+
+
+class StockIn(Strict):
+    on_hand: Annotated[int, Field(ge=0, le=10**9)]
+    safety_stock: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class ReceiptIn(Strict):
+    qty: Annotated[int, Field(ge=1, le=10**9)]
+    receipt_id: ClientId
+
+
+class Scope(Strict):
+    skus: list[ClientId] = Field(default_factory=list, max_length=1000)
+    categories: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=200
+    )
+    channels: list[ClientId] = Field(default_factory=list, max_length=50)
+    locations: list[ClientId] = Field(default_factory=list, max_length=1000)
+    tiers: list[Literal["normal", "silver", "gold", "platinum"]] = Field(default_factory=list)
+
+
+PromotionKind = Literal[
+    "percent_off",
+    "amount_off",
+    "threshold_amount_off",
+    "threshold_gift",
+    "payment_method_discount",
+    "tier_discount",
+]
+PaymentMethod = Literal["wechat", "alipay", "card", "stored_value", "cash"]
+
+
+class PromotionIn(Strict):
+    kind: PromotionKind
+    scope: Scope = Field(default_factory=Scope)
+    percent: Annotated[int, Field(ge=0, le=100)] = 0
+    amount: Fen = 0
+    threshold_amount: Fen = 0
+    repeat: bool = False
+    gift_sku: ClientId | None = None
+    gift_qty: Annotated[int, Field(ge=0, le=1000)] = 0
+    payment_methods: list[PaymentMethod] = Field(default_factory=list)
+    coupon_required: bool = False
+    stackable: bool = False
+    priority: Annotated[int, Field(ge=0, le=10**6)] = 100
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    active: bool = True
+
+
+class CouponIn(Strict):
+    promotion_id: ClientId
+    code: ClientId
+    member_phone: Annotated[str, Field(max_length=32)] | None = None
+    uses: Annotated[int, Field(ge=1, le=10**6)] = 1
+
+
+class MemberTierIn(Strict):
+    tier: Literal["normal", "silver", "gold", "platinum"]
+
+
+class PointsIn(Strict):
+    delta: Annotated[int, Field(ge=-(10**9), le=10**9)]
+    reason: ShortText = ""
+
+
+class MemberIn(Strict):
+    phone: Annotated[str, Field(min_length=5, max_length=32)]
+    name: ShortText = ""
+    external_id: ClientId | None = None
+
+
+class TopUpIn(Strict):
+    amount: Annotated[int, Field(ge=1, le=10**9)]
+    topup_id: ClientId | None = None
+
+
+class AddressIn(Strict):
+    province: Annotated[str, Field(min_length=1, max_length=64)]
+    city: Annotated[str, Field(min_length=1, max_length=64)]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    line1: ShortText = ""
+    recipient: ShortText = ""
+    phone: Annotated[str, Field(max_length=32)] = ""
+
+
+class FulfilmentIn(Strict):
+    mode: Literal["delivery", "pickup"]
+    address: AddressIn | None = None
+    location_id: ClientId | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> FulfilmentIn:
+        if self.mode == "delivery" and self.address is None:
+            raise ValueError("a delivery needs an address")
+        if self.mode == "pickup" and not self.location_id:
+            raise ValueError("a pickup needs a location_id")
+        return self
+
+
+class LineIn(Strict):
+    sku: ClientId
+    qty: Qty
+
+
+class QuoteIn(Strict):
+    member_phone: Annotated[str, Field(min_length=5, max_length=32)] | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    fulfilment: FulfilmentIn
+    coupon_codes: list[ClientId] = Field(default_factory=list, max_length=20)
+    points_to_redeem: Annotated[int, Field(ge=0, le=10**9)] = 0
+    payment_method: PaymentMethod
+    channel: ClientId | None = Field(
+        default=None, description="Only for admin tokens: the channel the order comes from."
+    )
+
+
+class OrderIn(QuoteIn):
+    channel_order_id: ClientId
+
+
+class ReasonIn(Strict):
+    reason: ShortText = ""
+
+
+class LinePickedIn(Strict):
+    sku: ClientId
+    qty: Annotated[int, Field(ge=0, le=100_000)]
+
+
+class PickedIn(Strict):
+    lines: list[LinePickedIn] = Field(default_factory=list, max_length=200)
+
+
+class ShipIn(Strict):
+    carrier: Annotated[str, Field(min_length=1, max_length=64)]
+    tracking_no: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PickupIn(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class PaymentSimIn(Strict):
+    outcome: Literal["succeeded", "failed"]

@@ -1,0 +1,1 @@
+"""Pure business rules of Omni OMS: standard library only, deterministic, no I/O."""

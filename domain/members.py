@@ -1,0 +1,37 @@
+"""Member identity: the phone number is the key, normalised the way Chinese retail writes it."""
+
+from __future__ import annotations
+
+import re
+
+from domain.errors import InvalidRequest
+
+TIERS = ("normal", "silver", "gold", "platinum")
+
+
+def normalise_phone(raw: str) -> str:
+    """Digits only, without a +86 / 0086 / 86 country prefix: '+86 138-0000-0001' -> '13800000001'.
+
+    Mainland mobile numbers are 11 digits starting with 1; other numbers (landlines, foreign)
+    keep their digits, with a leading '+' when one was given and no China prefix applies.
+    """
+    text = raw.strip()
+    plus = text.startswith("+")
+    digits = re.sub(r"[\s\-().]", "", text.lstrip("+"))
+    if not digits.isdigit():
+        raise InvalidRequest(
+            "phone must contain only digits, spaces, dashes or a leading +", details={"phone": raw}
+        )
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    if len(digits) < 5 or len(digits) > 20:
+        raise InvalidRequest("phone has too few or too many digits", details={"phone": raw})
+    return ("+" + digits) if plus and not (len(digits) == 11 and digits[0] == "1") else digits
+
+
+def member_id_for(phone: str) -> str:
+    """A stable member id from the normalised phone, without exposing the number."""
+    import hashlib
+
+    return "M" + hashlib.sha256(phone.encode()).hexdigest()[:12].upper()

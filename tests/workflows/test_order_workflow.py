@@ -1,0 +1,227 @@
+"""OrderWorkflow and FulfilmentWorkflow on the time-skipping server, with the real activities
+over a real SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.inventory import InventoryRepository
+from adapters.read_model import ReadModel
+from domain.orders import (
+    FulfilmentChoice,
+    LineRequest,
+    OrderInput,
+    OrderRequest,
+    PaymentResult,
+    StaffAction,
+    Timeouts,
+    fulfilment_workflow_id,
+    order_workflow_id,
+)
+from tests import factories as f
+from tests.conftest import uid
+from workers.worker import build_worker
+from workflows.fulfilment import FulfilmentWorkflow
+from workflows.order import OrderWorkflow
+
+pytestmark = pytest.mark.workflow
+TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_confirm_s=7200)
+
+
+@pytest.fixture
+async def client(ts_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Client]:
+    queue = uid("tq-")
+    async with build_worker(ts_env.client, sqlite_engine, task_queue=queue):
+        ts_env.client.__dict__["_test_queue"] = queue
+        yield ts_env.client
+
+
+def queue_of(client: Client) -> str:
+    return client.__dict__["_test_queue"]  # type: ignore[no-any-return]
+
+
+def new_order(engine: Engine, *, mode: str = "pickup", method: str = "cash",
+              qty: int = 2, on_hand: int = 10) -> tuple[OrderRequest, str, str]:
+    loc = f.location(engine)
+    sku = f.sku(engine, price=1250)
+    f.stock(engine, loc, sku, on_hand)
+    from domain.orders import Address
+
+    choice = (
+        FulfilmentChoice(mode="pickup", location_id=loc) if mode == "pickup"
+        else FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU))
+    )
+    oid = uid("O")
+    req = OrderRequest(order_id=oid, channel="pos" if method == "cash" else "app",
+                       channel_order_id=uid("C-"), lines=[LineRequest(sku=sku, qty=qty)],
+                       fulfilment=choice, payment_method=method)
+    return req, loc, sku
+
+
+async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
+    handle = await client.start_workflow(
+        OrderWorkflow.run, OrderInput(req, TIMEOUTS), id=order_workflow_id(req.order_id),
+        task_queue=queue_of(client), execution_timeout=timedelta(days=30),
+    )
+    await handle.execute_update(OrderWorkflow.submit)
+    return handle
+
+
+async def part(client: Client, req: OrderRequest, n: int = 1) -> WorkflowHandle:
+    fid = f"{req.order_id}-F-{n}"
+    handle = client.get_workflow_handle_for(FulfilmentWorkflow.run, fulfilment_workflow_id(fid))
+    for _ in range(100):
+        try:
+            await handle.describe()
+            return handle
+        except Exception:
+            import asyncio
+
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{fid} never started")
+
+
+def reserved(engine: Engine, loc: str, sku: str) -> int:
+    row = InventoryRepository(engine).get(loc, sku)
+    assert row is not None
+    return row.reserved
+
+
+async def test_a_pickup_order_runs_from_cash_payment_to_picked_up(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine)
+    handle = await start(client, req)
+    assert reserved(sqlite_engine, loc, sku) == 2
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    code = await fh.query(FulfilmentWorkflow.pickup_code)
+    assert code is not None and len(code) == 6
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=code))
+    assert await handle.result() == "completed"
+    row = InventoryRepository(sqlite_engine).get(loc, sku)
+    assert row is not None and (row.on_hand, row.reserved) == (8, 0)
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None and view["status"] == "completed"
+
+
+async def test_an_out_of_order_action_is_refused_and_changes_nothing(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, _, _ = new_order(sqlite_engine)
+    await start(client, req)
+    fh = await part(client, req)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code="1"))
+    assert getattr(err.value.cause, "type", None) == "invalid_transition"
+    state = await fh.query(FulfilmentWorkflow.current)
+    assert state.status == "dispatched"
+
+
+async def test_a_wrong_pickup_code_is_refused(client: Client, sqlite_engine: Engine) -> None:
+    req, _, _ = new_order(sqlite_engine)
+    await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    code = await fh.query(FulfilmentWorkflow.pickup_code)
+    wrong = "000000" if code != "000000" else "111111"
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=wrong))
+    assert getattr(err.value.cause, "type", None) == "wrong_pickup_code"
+    assert (await fh.query(FulfilmentWorkflow.current)).status == "ready_for_pickup"
+
+
+async def test_the_same_action_twice_is_applied_once(client: Client, sqlite_engine: Engine) -> None:
+    req, _, _ = new_order(sqlite_engine)
+    await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    again = await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    assert again.status == "accepted"
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [t["event"] for t in view["timeline"]].count("accept") == 1
+
+
+async def test_an_unpaid_order_is_cancelled_at_the_payment_timeout_and_its_stock_released(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine, mode="delivery", method="wechat")
+    handle = await start(client, req)
+    assert reserved(sqlite_engine, loc, sku) == 2
+    assert await handle.result() == "cancelled"
+    assert reserved(sqlite_engine, loc, sku) == 0
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None and view["status"] == "cancelled"
+    assert view["payment"]["status"] == "pending"
+
+
+async def test_a_paid_delivery_order_ships_and_is_confirmed_after_the_delivery_window(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine, mode="delivery", method="wechat")
+    handle = await start(client, req)
+    accepted = await handle.execute_update(OrderWorkflow.submit)
+    await handle.signal(OrderWorkflow.payment_result,
+                        PaymentResult(accepted.payment_id, "succeeded", "evt-1"))
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    await fh.execute_update(
+        FulfilmentWorkflow.act, StaffAction(action="ship", carrier="SF", tracking_no="SF1")
+    )
+    row = InventoryRepository(sqlite_engine).get(loc, sku)
+    assert row is not None and (row.on_hand, row.reserved) == (8, 0)
+    assert await handle.result() == "completed"  # time skips past the delivery window
+    state = await fh.result()
+    assert state.status == "delivered" and state.tracking_no == "SF1"
+
+
+async def test_a_store_that_does_not_accept_in_time_loses_the_part(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    assert await handle.result() == "cancelled"  # time skips past the accept window
+    state = await fh.result()
+    assert state.status == "rejected"
+    assert reserved(sqlite_engine, loc, sku) == 0
+
+
+async def test_an_uncollected_pickup_expires_and_its_stock_returns(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    assert await handle.result() == "cancelled"  # time skips past the pickup expiry
+    assert (await fh.result()).status == "expired"
+    row = InventoryRepository(sqlite_engine).get(loc, sku)
+    assert row is not None and (row.on_hand, row.reserved) == (10, 0)
+
+
+async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine, qty=11)
+    handle = await client.start_workflow(
+        OrderWorkflow.run, OrderInput(req, TIMEOUTS), id=order_workflow_id(req.order_id),
+        task_queue=queue_of(client),
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(OrderWorkflow.submit)
+    cause = err.value.cause
+    assert getattr(cause, "type", None) == "insufficient_stock"
+    assert reserved(sqlite_engine, loc, sku) == 0
+    assert ReadModel(sqlite_engine).order_view(req.order_id) is None

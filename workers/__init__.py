@@ -1,0 +1,1 @@
+"""Process entry points: settings -> adapters -> activities -> Worker, API, dev stack."""

@@ -1,0 +1,26 @@
+"""The API process: settings -> engine -> app, served by uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from adapters.db import make_engine
+from adapters.settings import Settings
+from api.app import create_app
+from workers.temporal import connect
+
+
+def build(settings: Settings) -> FastAPI:
+    return create_app(settings, make_engine(settings.db_url), lambda: connect(settings))
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        build(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    )
+
+
+if __name__ == "__main__":
+    main()

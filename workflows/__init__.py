@@ -1,0 +1,1 @@
+"""Temporal workflows: orchestration, timers, updates and compensation. Nothing else."""

@@ -1,0 +1,264 @@
+"""OrderWorkflow: one order from submission through payment and dispatch to completion."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as c
+    from domain.orders import (
+        GATEWAY_METHODS,
+        FulfilmentInput,
+        FulfilmentState,
+        OrderAccepted,
+        OrderInput,
+        PaymentResult,
+        PlannedPart,
+        Pricing,
+        fulfilment_workflow_id,
+    )
+    from workflows.fulfilment import FulfilmentWorkflow
+    from workflows.ui import (
+        CHANNEL,
+        LOCATION_IDS,
+        MEMBER_ID,
+        ORDER_STATUS,
+        ORDER_TOTAL,
+        stage,
+        yuan,
+    )
+
+LOCAL = {"start_to_close_timeout": timedelta(seconds=30)}
+
+
+@workflow.defn
+class OrderWorkflow:
+    @workflow.init
+    def __init__(self, inp: OrderInput) -> None:
+        self.inp = inp
+        self.req = inp.request
+        self.status = "submitting"
+        self.accepted: OrderAccepted | None = None
+        self.failure: ApplicationError | None = None
+        self.payment: PaymentResult | None = None
+        self.pricing: Pricing | None = None
+        self.parts: list[PlannedPart] = []
+        self.results: dict[str, FulfilmentState] = {}
+
+    @workflow.run
+    async def run(self, inp: OrderInput) -> str:
+        try:
+            await self._price_and_reserve()
+        except (ActivityError, ApplicationError) as err:
+            cause = err.cause if isinstance(err, ActivityError) else err
+            self.failure = (
+                cause
+                if isinstance(cause, ApplicationError)
+                else ApplicationError(str(err), type="invalid_request", non_retryable=True)
+            )
+            self.status = "refused"
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self.status
+        if self.status == "awaiting_payment" and not await self._await_payment():
+            await self._cancel_unpaid()
+        else:
+            await self._fulfil()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status
+
+    # --- submission ------------------------------------------------------------------------
+
+    @workflow.update
+    async def submit(self) -> OrderAccepted:
+        """Returns once the order is priced, reserved and recorded, or fails with the reason."""
+        await workflow.wait_condition(lambda: self.accepted is not None or self.failure is not None)
+        if self.accepted is None:
+            assert self.failure is not None
+            raise self.failure
+        return self.accepted
+
+    async def _price_and_reserve(self) -> None:
+        req = self.req
+        pricing: Pricing = await workflow.execute_local_activity(
+            c.PRICE_ORDER, req, result_type=Pricing, summary="price the order", **LOCAL
+        )
+        member_id = None
+        if req.member_phone:
+            member_id = await workflow.execute_local_activity(
+                c.ENSURE_MEMBER,
+                req.member_phone,
+                result_type=str,
+                summary="find the member",
+                **LOCAL,
+            )
+        parts = await workflow.execute_local_activity(
+            c.PLAN_AND_RESERVE,
+            c.PlanRequest(req, workflow.now().date().isoformat(), self.inp.min_credit_score),
+            result_type=list[PlannedPart],
+            summary="plan the split and reserve stock",
+            **LOCAL,
+        )
+        self.pricing, self.parts = pricing, parts
+        payment_id = f"P{req.order_id[1:]}"
+        status, payment_status = "awaiting_payment", "pending"
+        if req.payment_method == "cash" or pricing.payable_amount == 0:
+            status, payment_status = "paid", "succeeded"
+        elif req.payment_method == "stored_value":
+            await self._pay_by_stored_value(member_id, pricing.payable_amount, parts)
+            status, payment_status = "paid", "succeeded"
+        await workflow.execute_local_activity(
+            c.RECORD_ORDER,
+            c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status),
+            summary="record the order",
+            **LOCAL,
+        )
+        self.status = status
+        workflow.upsert_search_attributes(
+            [
+                ORDER_STATUS.value_set(status),
+                ORDER_TOTAL.value_set(pricing.payable_amount),
+                LOCATION_IDS.value_set(sorted({p.location_id for p in parts})),
+                *([MEMBER_ID.value_set(member_id)] if member_id else []),
+            ]
+        )
+        self._details(status.replace("_", " "))
+        self.accepted = OrderAccepted(req.order_id, status, pricing.payable_amount, payment_id)
+
+    async def _pay_by_stored_value(
+        self, member_id: str | None, amount: int, parts: list[PlannedPart]
+    ) -> None:
+        try:
+            if member_id is None:
+                raise ApplicationError(
+                    "stored value needs a member_phone",
+                    type="invalid_request",
+                    non_retryable=True,
+                )
+            await workflow.execute_local_activity(
+                c.PAY_STORED_VALUE,
+                c.StoredValuePayment(self.req.order_id, member_id, amount),
+                summary=f"take {yuan(amount)} from stored value",
+                **LOCAL,
+            )
+        except (ActivityError, ApplicationError):
+            await self._release(parts, "payment refused")
+            raise
+
+    # --- payment ---------------------------------------------------------------------------
+
+    @workflow.signal
+    def payment_result(self, result: PaymentResult) -> None:
+        if self.payment is None and self.accepted and result.payment_id == self.accepted.payment_id:
+            self.payment = result
+
+    async def _await_payment(self) -> bool:
+        assert self.req.payment_method in GATEWAY_METHODS
+        try:
+            await workflow.wait_condition(
+                lambda: self.payment is not None,
+                timeout=timedelta(seconds=self.inp.timeouts.payment_s),
+                timeout_summary="payment timeout",
+            )
+        except TimeoutError:
+            return False
+        assert self.payment is not None and self.accepted is not None
+        await workflow.execute_local_activity(
+            c.PROJECT_PAYMENT,
+            c.PaymentProjection(self.accepted.payment_id, self.payment.outcome),
+            summary="record the payment",
+            **LOCAL,
+        )
+        if self.payment.outcome != "succeeded":
+            return False
+        await self._set_status("paid", "paid", f"paid by {self.req.payment_method}")
+        return True
+
+    async def _cancel_unpaid(self) -> None:
+        await self._release(self.parts, "unpaid")
+        reason = "payment failed" if self.payment else "payment timed out"
+        for part in self.parts:
+            await workflow.execute_local_activity(
+                c.PROJECT_FULFILMENT,
+                c.FulfilmentProjection(part.fulfilment_id, "cancelled", "cancelled", reason),
+                summary=f"cancel {part.fulfilment_id}",
+                **LOCAL,
+            )
+        await self._set_status("cancelled", "cancelled", reason)
+
+    async def _release(self, parts: list[PlannedPart], reason: str) -> None:
+        await workflow.execute_local_activity(
+            c.RELEASE_STOCK,
+            c.StockChange(self.req.order_id, parts, reason),
+            summary="release reserved stock",
+            **LOCAL,
+        )
+
+    # --- fulfilment ------------------------------------------------------------------------
+
+    async def _fulfil(self) -> None:
+        await self._set_status("fulfilling", "dispatched", f"{len(self.parts)} part(s) dispatched")
+        handles = []
+        for part in self.parts:
+            handles.append(
+                await workflow.start_child_workflow(
+                    FulfilmentWorkflow.run,
+                    FulfilmentInput(self.req.order_id, part, self.inp.timeouts),
+                    id=fulfilment_workflow_id(part.fulfilment_id),
+                    static_summary=f"{part.mode} part of {self.req.order_id} at {part.location_id}",
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(LOCATION_IDS, [part.location_id]),
+                            SearchAttributePair(CHANNEL, self.req.channel),
+                        ]
+                    ),
+                )
+            )
+        for state in await asyncio.gather(*handles):
+            self.results[state.fulfilment_id] = state
+        done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
+        if done:
+            await self._set_status(
+                "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
+            )
+        else:
+            await self._set_status("cancelled", "cancelled", "no part could be fulfilled")
+
+    # --- read-outs -------------------------------------------------------------------------
+
+    @workflow.query
+    def current_status(self) -> str:
+        return self.status
+
+    async def _set_status(self, status: str, event: str, detail: str) -> None:
+        self.status = status
+        workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+        self._details(detail)
+        await workflow.execute_local_activity(
+            c.PROJECT_ORDER,
+            c.OrderProjection(self.req.order_id, status, event, detail),
+            summary=f"record status {status}",
+            **LOCAL,
+        )
+
+    def _details(self, headline: str) -> None:
+        lines = []
+        if self.pricing:
+            lines.append(
+                f"payable {yuan(self.pricing.payable_amount)} by {self.req.payment_method}"
+            )
+            lines += self.pricing.trace
+        for p in self.parts:
+            state = self.results.get(p.fulfilment_id)
+            lines.append(
+                f"{p.fulfilment_id} at {p.location_id}"
+                + (f": {state.status}" if state else "")
+                + f" — {'; '.join(p.reasons[:2])}"
+            )
+        workflow.set_current_details(
+            stage(f"{self.status.replace('_', ' ')}: {headline}", workflow.now(), lines=lines)
+        )
