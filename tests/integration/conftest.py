@@ -1,0 +1,73 @@
+"""The real API (ASGI, in process) over a real database and a real Temporal dev server, with a
+worker running the real workflows and activities."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.settings import Settings
+from api.app import create_app
+from tests import factories as f
+from tests.conftest import uid
+from workers.worker import build_worker
+
+ADMIN = "test-admin-token-0123456789"
+
+
+@dataclass
+class Stack:
+    http: httpx.AsyncClient
+    engine: Engine
+    temporal: Client
+    settings: Settings
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.auth(ADMIN)
+
+    async def token(self, **body: Any) -> dict[str, str]:
+        r = await self.http.post("/v1/admin/tokens", json=body, headers=self.admin)
+        assert r.status_code == 201, r.text
+        return self.auth(r.json()["token"])
+
+    async def store_with_stock(self, *, on_hand: int = 20, price: int = 1290,
+                               **over: Any) -> tuple[str, str]:
+        loc = f.location(self.engine, **over)
+        sku = f.sku(self.engine, price=price)
+        f.stock(self.engine, loc, sku, on_hand)
+        return loc, sku
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)])
+async def stack(
+    request: pytest.FixtureRequest, dev_env: WorkflowEnvironment, tmp_path_factory: Any
+) -> AsyncIterator[Stack]:
+    engine: Engine = request.getfixturevalue(
+        "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    )
+    home: Path = tmp_path_factory.mktemp("home")
+    queue = uid("tq-")
+    settings = Settings(home=home, task_queue=queue, admin_token=ADMIN, env="dev",
+                        payment_timeout_s=900, accept_timeout_s=600)
+
+    async def connect() -> Client:
+        return dev_env.client
+
+    async with build_worker(dev_env.client, engine, task_queue=queue):
+        app = create_app(settings, engine, connect)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
+            yield Stack(http, engine, dev_env.client, settings)
