@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
-.PHONY: install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing
+.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -52,3 +52,7 @@ lock:
 
 clean:
 	rm -rf .oms .pytest_cache .mypy_cache .ruff_cache
+
+# Re-record the workflow histories replayed by the tests (only when a change is meant to).
+histories: install
+	$(BIN)/python -m tests.histories.record

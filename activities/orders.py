@@ -3,7 +3,9 @@ stock moves, and projections into the read model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -40,7 +42,7 @@ class OrderActivities:
         self.members = members
         self.read_model = read_model
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.price_order,
             self.ensure_member,

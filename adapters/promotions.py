@@ -93,7 +93,7 @@ class PromotionRepository:
             s.flush()
             return promotion_view(row), created
 
-    def list(self, *, active: bool | None = None) -> list[dict[str, Any]]:
+    def list_promotions(self, *, active: bool | None = None) -> list[dict[str, Any]]:
         with session_scope(self.engine) as s:
             q = select(Promotion).order_by(col(Promotion.priority), col(Promotion.promotion_id))
             if active is not None:

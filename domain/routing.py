@@ -129,8 +129,8 @@ def plan_fulfilments(inp: RoutingInput, *, id_prefix: str) -> list[PlannedPart]:
     complete = [s for s in eligible if not _short_skus(s.location_id, lines, inp)]
     for site in eligible:
         if site not in complete:
-            short = ", ".join(_short_skus(site.location_id, lines, inp))
-            dropped.append(f"{site.location_id}: not enough stock of {short}")
+            lacking = ", ".join(_short_skus(site.location_id, lines, inp))
+            dropped.append(f"{site.location_id}: not enough stock of {lacking}")
     if complete:
         best = complete[0]
         reasons = [f"complete: serves every line ({ranker.describe(best)})"]
@@ -138,11 +138,14 @@ def plan_fulfilments(inp: RoutingInput, *, id_prefix: str) -> list[PlannedPart]:
         reasons += dropped[:8]
         return [PlannedPart(f"{id_prefix}-1", best.location_id, inp.mode, lines, reasons)]
     if inp.mode == "pickup" or not eligible:
-        short = sorted(
-            {ln.sku for ln in lines if not _coverable(ln, eligible, inp)}
-            or {ln.sku for ln in lines}
+        missing = (
+            _short_skus(eligible[0].location_id, lines, inp)
+            if eligible
+            else [ln.sku for ln in lines]
         )
-        raise InsufficientStock("not enough stock for this order", details={"skus": short})
+        raise InsufficientStock(
+            "not enough stock for this order", details={"skus": sorted(missing)}
+        )
     return _split(inp, lines, eligible, ranker, id_prefix=id_prefix, dropped=dropped)
 
 

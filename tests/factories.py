@@ -10,30 +10,55 @@ from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from tests.conftest import uid
 
-HANGZHOU = {"province": "Zhejiang", "city": "Hangzhou", "lat": 30.2741, "lng": 120.1551}
+HANGZHOU: dict[str, Any] = {
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "lat": 30.2741,
+    "lng": 120.1551,
+}
 
 
 def location(engine: Engine, *, kind: str = "store", prefix: str = "S-", **over: Any) -> str:
     lid = over.pop("location_id", None) or uid(prefix)
     data = {
-        "kind": kind, "name": f"test {lid}", **HANGZHOU, "ships": True, "pickup": True,
-        "franchise": False, "daily_quota": None, "credit_score": 100, "priority": 10,
+        "kind": kind,
+        "name": f"test {lid}",
+        **HANGZHOU,
+        "ships": True,
+        "pickup": True,
+        "franchise": False,
+        "daily_quota": None,
+        "credit_score": 100,
+        "priority": 10,
         "shipping_cost_amount": 500,
     } | over
     CatalogRepository(engine).put_location(lid, data)
     return lid
 
 
-def sku(engine: Engine, *, price: int = 1000, category: str = "dairy", goods_class: str = "B",
-        **over: Any) -> str:
+def sku(
+    engine: Engine,
+    *,
+    price: int = 1000,
+    category: str = "dairy",
+    goods_class: str = "B",
+    **over: Any,
+) -> str:
     code = over.pop("sku", None) or uid("SKU-")
     CatalogRepository(engine).put_sku(
-        code, {"name": f"test {code}", "category": category, "price_amount": price,
-               "goods_class": goods_class} | over,
+        code,
+        {
+            "name": f"test {code}",
+            "category": category,
+            "price_amount": price,
+            "goods_class": goods_class,
+        }
+        | over,
     )
     return code
 
 
 def stock(engine: Engine, location_id: str, sku_code: str, on_hand: int, safety: int = 0) -> None:
-    InventoryRepository(engine).set_counted(location_id, sku_code, on_hand=on_hand,
-                                            safety_stock=safety)
+    InventoryRepository(engine).set_counted(
+        location_id, sku_code, on_hand=on_hand, safety_stock=safety
+    )

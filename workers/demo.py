@@ -253,9 +253,15 @@ PROMOTIONS: dict[str, dict[str, Any]] = {
 
 
 def _promotion(data: dict[str, Any]) -> dict[str, Any]:
-    scope = {"skus": [], "categories": [], "channels": [], "locations": [], "tiers": []}
+    scope: dict[str, list[str]] = {
+        "skus": [],
+        "categories": [],
+        "channels": [],
+        "locations": [],
+        "tiers": [],
+    }
     scope.update(data.get("scope", {}))
-    base = {
+    base: dict[str, Any] = {
         "percent": 0,
         "amount": 0,
         "threshold_amount": 0,

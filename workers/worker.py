@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -24,7 +26,7 @@ from workflows.order import OrderWorkflow
 WORKFLOWS = [OrderWorkflow, FulfilmentWorkflow]
 
 
-def build_activities(engine: Engine) -> list[object]:
+def build_activities(engine: Engine) -> list[Callable[..., Any]]:
     acts = OrderActivities(
         catalog=CatalogRepository(engine),
         inventory=InventoryRepository(engine),

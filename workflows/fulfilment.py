@@ -20,9 +20,9 @@ with workflow.unsafe.imports_passed_through():
         next_state,
     )
     from domain.orders import FulfilmentInput, FulfilmentState, LineRequest, StaffAction
+    from workflows.common import run_local
     from workflows.ui import FULFILMENT_STATUS, stage
 
-LOCAL = {"start_to_close_timeout": timedelta(seconds=30)}
 TERMINAL = DONE_STATES + FAILED_STATES
 
 
@@ -120,8 +120,9 @@ class FulfilmentWorkflow:
                 )
 
     @workflow.query
-    def pickup_code(self) -> str | None:
-        return self._code if self.state.status == "ready_for_pickup" else None
+    def pickup_code(self) -> str:
+        """The code the member shows at the store, while the part waits for collection."""
+        return self._code or "" if self.state.status == "ready_for_pickup" else ""
 
     @workflow.query
     def current(self) -> FulfilmentState:
@@ -152,11 +153,10 @@ class FulfilmentWorkflow:
         effect = STOCK_EFFECT.get(action.action)
         if effect:
             name = c.DEDUCT_STOCK if effect == "deduct" else c.RELEASE_STOCK
-            await workflow.execute_local_activity(
+            await run_local(
                 name,
                 c.StockChange(self.inp.order_id, [self.inp.part], reason=action.action),
                 summary=f"{effect} stock for {st.fulfilment_id}",
-                **LOCAL,
             )
         st.status = new
         await self._project(action.action, detail, fields)
@@ -171,9 +171,8 @@ class FulfilmentWorkflow:
                 lines=[f"{ln.sku} x{ln.qty}" for ln in st.lines],
             )
         )
-        await workflow.execute_local_activity(
+        await run_local(
             c.PROJECT_FULFILMENT,
             c.FulfilmentProjection(st.fulfilment_id, st.status, event, detail, fields or {}),
             summary=f"record {st.fulfilment_id} {st.status}",
-            **LOCAL,
         )

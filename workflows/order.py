@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         Pricing,
         fulfilment_workflow_id,
     )
+    from workflows.common import run_local
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
         CHANNEL,
@@ -32,8 +33,6 @@ with workflow.unsafe.imports_passed_through():
         stage,
         yuan,
     )
-
-LOCAL = {"start_to_close_timeout": timedelta(seconds=30)}
 
 
 @workflow.defn
@@ -84,24 +83,22 @@ class OrderWorkflow:
 
     async def _price_and_reserve(self) -> None:
         req = self.req
-        pricing: Pricing = await workflow.execute_local_activity(
-            c.PRICE_ORDER, req, result_type=Pricing, summary="price the order", **LOCAL
+        pricing: Pricing = await run_local(
+            c.PRICE_ORDER, req, result_type=Pricing, summary="price the order"
         )
         member_id = None
         if req.member_phone:
-            member_id = await workflow.execute_local_activity(
+            member_id = await run_local(
                 c.ENSURE_MEMBER,
                 req.member_phone,
                 result_type=str,
                 summary="find the member",
-                **LOCAL,
             )
-        parts = await workflow.execute_local_activity(
+        parts = await run_local(
             c.PLAN_AND_RESERVE,
             c.PlanRequest(req, workflow.now().date().isoformat(), self.inp.min_credit_score),
             result_type=list[PlannedPart],
             summary="plan the split and reserve stock",
-            **LOCAL,
         )
         self.pricing, self.parts = pricing, parts
         payment_id = f"P{req.order_id[1:]}"
@@ -111,11 +108,10 @@ class OrderWorkflow:
         elif req.payment_method == "stored_value":
             await self._pay_by_stored_value(member_id, pricing.payable_amount, parts)
             status, payment_status = "paid", "succeeded"
-        await workflow.execute_local_activity(
+        await run_local(
             c.RECORD_ORDER,
             c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status),
             summary="record the order",
-            **LOCAL,
         )
         self.status = status
         workflow.upsert_search_attributes(
@@ -139,11 +135,10 @@ class OrderWorkflow:
                     type="invalid_request",
                     non_retryable=True,
                 )
-            await workflow.execute_local_activity(
+            await run_local(
                 c.PAY_STORED_VALUE,
                 c.StoredValuePayment(self.req.order_id, member_id, amount),
                 summary=f"take {yuan(amount)} from stored value",
-                **LOCAL,
             )
         except (ActivityError, ApplicationError):
             await self._release(parts, "payment refused")
@@ -167,11 +162,10 @@ class OrderWorkflow:
         except TimeoutError:
             return False
         assert self.payment is not None and self.accepted is not None
-        await workflow.execute_local_activity(
+        await run_local(
             c.PROJECT_PAYMENT,
             c.PaymentProjection(self.accepted.payment_id, self.payment.outcome),
             summary="record the payment",
-            **LOCAL,
         )
         if self.payment.outcome != "succeeded":
             return False
@@ -182,20 +176,18 @@ class OrderWorkflow:
         await self._release(self.parts, "unpaid")
         reason = "payment failed" if self.payment else "payment timed out"
         for part in self.parts:
-            await workflow.execute_local_activity(
+            await run_local(
                 c.PROJECT_FULFILMENT,
                 c.FulfilmentProjection(part.fulfilment_id, "cancelled", "cancelled", reason),
                 summary=f"cancel {part.fulfilment_id}",
-                **LOCAL,
             )
         await self._set_status("cancelled", "cancelled", reason)
 
     async def _release(self, parts: list[PlannedPart], reason: str) -> None:
-        await workflow.execute_local_activity(
+        await run_local(
             c.RELEASE_STOCK,
             c.StockChange(self.req.order_id, parts, reason),
             summary="release reserved stock",
-            **LOCAL,
         )
 
     # --- fulfilment ------------------------------------------------------------------------
@@ -238,11 +230,10 @@ class OrderWorkflow:
         self.status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
         self._details(detail)
-        await workflow.execute_local_activity(
+        await run_local(
             c.PROJECT_ORDER,
             c.OrderProjection(self.req.order_id, status, event, detail),
             summary=f"record status {status}",
-            **LOCAL,
         )
 
     def _details(self, headline: str) -> None:

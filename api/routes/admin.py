@@ -203,7 +203,7 @@ def put_promotion(
 def list_promotions(
     active: bool | None = None, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[dict[str, Any]]:
-    return PromotionRepository(svc.engine).list(active=active)
+    return PromotionRepository(svc.engine).list_promotions(active=active)
 
 
 @router.post("/promotions/{promotion_id}/deactivate")

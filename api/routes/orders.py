@@ -94,7 +94,7 @@ async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, An
         for f in waiting:
             handle = client.get_workflow_handle(fulfilment_workflow_id(f["fulfilment_id"]))
             try:
-                f["pickup_code"] = await handle.query(FulfilmentWorkflow.pickup_code)
+                f["pickup_code"] = await handle.query(FulfilmentWorkflow.pickup_code) or None
             except RPCError:
                 f["pickup_code"] = None
     return view

@@ -41,7 +41,7 @@ def stock_of(
             }
             for st, _loc in s.exec(q.order_by(Stock.location_id))
         ]
-    total = sum(x["available"] for x in locations)
+    total = sum(int(x["available"]) for x in locations)  # type: ignore[call-overload]
     return {
         "sku": sku,
         "channel": channel or p.channel,

@@ -42,16 +42,18 @@ class Stack:
         assert r.status_code == 201, r.text
         return self.auth(r.json()["token"])
 
-    async def store_with_stock(self, *, on_hand: int = 20, price: int = 1290,
-                               **over: Any) -> tuple[str, str]:
+    async def store_with_stock(
+        self, *, on_hand: int = 20, price: int = 1290, **over: Any
+    ) -> tuple[str, str]:
         loc = f.location(self.engine, **over)
         sku = f.sku(self.engine, price=price)
         f.stock(self.engine, loc, sku, on_hand)
         return loc, sku
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                                marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 async def stack(
     request: pytest.FixtureRequest, dev_env: WorkflowEnvironment, tmp_path_factory: Any
 ) -> AsyncIterator[Stack]:
@@ -60,8 +62,14 @@ async def stack(
     )
     home: Path = tmp_path_factory.mktemp("home")
     queue = uid("tq-")
-    settings = Settings(home=home, task_queue=queue, admin_token=ADMIN, env="dev",
-                        payment_timeout_s=900, accept_timeout_s=600)
+    settings = Settings(
+        home=home,
+        task_queue=queue,
+        admin_token=ADMIN,
+        env="dev",
+        payment_timeout_s=900,
+        accept_timeout_s=600,
+    )
 
     async def connect() -> Client:
         return dev_env.client

@@ -14,8 +14,15 @@ from tests.integration.conftest import Stack
 from tests.integration.test_api_foundation import assert_error
 
 pytestmark = pytest.mark.integration
-ADDRESS = {"province": "Zhejiang", "city": "Hangzhou", "lat": 30.27, "lng": 120.15,
-           "line1": "1 Lakeside Rd", "recipient": "Li", "phone": "13800000001"}
+ADDRESS = {
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "lat": 30.27,
+    "lng": 120.15,
+    "line1": "1 Lakeside Rd",
+    "recipient": "Li",
+    "phone": "13800000001",
+}
 
 
 def phone() -> str:
@@ -36,8 +43,12 @@ async def test_a_pickup_order_completes_through_the_api(stack: Stack) -> None:
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=10)
     staff = await stack.token(role="staff", location_id=loc)
-    r = await submit(stack, pos, lines=[{"sku": sku, "qty": 3}],
-                     fulfilment={"mode": "pickup", "location_id": loc})
+    r = await submit(
+        stack,
+        pos,
+        lines=[{"sku": sku, "qty": 3}],
+        fulfilment={"mode": "pickup", "location_id": loc},
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["payment"]["status"] == "succeeded"
@@ -50,7 +61,8 @@ async def test_a_pickup_order_completes_through_the_api(stack: Stack) -> None:
     work = (await stack.http.get(f"/v1/locations/{loc}/fulfilments", headers=staff)).json()
     assert all(f["pickup_code"] is None for f in work["fulfilments"])
     code = (await stack.http.get(f"/v1/orders/{order['order_id']}", headers=pos)).json()[
-        "fulfilments"][0]["pickup_code"]
+        "fulfilments"
+    ][0]["pickup_code"]
     assert code and len(code) == 6
 
     wrong = await act(stack, staff, fid, "pickup", code="000000" if code != "000000" else "1")
@@ -71,36 +83,51 @@ async def test_a_delivery_order_paid_by_stored_value_ships_and_completes(stack: 
     app = await stack.token(role="channel", channel="app")
     loc, sku = await stack.store_with_stock(on_hand=10, price=1000)
     staff = await stack.token(role="staff", location_id=loc)
-    member = (await stack.http.post("/v1/members", headers=app,
-                                    json={"phone": phone(), "name": "Wang"})).json()
-    r = await stack.http.post(f"/v1/members/{member['member_id']}/stored-value",
-                              json={"amount": 5000}, headers=stack.admin)
+    member = (
+        await stack.http.post("/v1/members", headers=app, json={"phone": phone(), "name": "Wang"})
+    ).json()
+    r = await stack.http.post(
+        f"/v1/members/{member['member_id']}/stored-value",
+        json={"amount": 5000},
+        headers=stack.admin,
+    )
     assert r.json()["stored_value_amount"] == 5000
-    r = await submit(stack, app, member_phone=member["phone"], payment_method="stored_value",
-                     lines=[{"sku": sku, "qty": 2}],
-                     fulfilment={"mode": "delivery", "address": ADDRESS})
+    r = await submit(
+        stack,
+        app,
+        member_phone=member["phone"],
+        payment_method="stored_value",
+        lines=[{"sku": sku, "qty": 2}],
+        fulfilment={"mode": "delivery", "address": ADDRESS},
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     member_now = (await stack.http.get(f"/v1/members/{member['member_id']}", headers=app)).json()
     assert member_now["stored_value_amount"] == 3000
     part = next(f for f in order["fulfilments"])
     fid = part["fulfilment_id"]
-    for action, body in [("accept", {}), ("picked", {}),
-                         ("ship", {"carrier": "SF", "tracking_no": "SF123"}), ("deliver", {})]:
+    for action, body in [
+        ("accept", {}),
+        ("picked", {}),
+        ("ship", {"carrier": "SF", "tracking_no": "SF123"}),
+        ("deliver", {}),
+    ]:
         r = await act(stack, staff, fid, action, **body)
         assert r.status_code == 200, (action, r.text)
     final = await wait_for_status(stack, app, order["order_id"], "completed")
     assert final["fulfilments"][0]["tracking_no"] == "SF123"
-    listed = (await stack.http.get(f"/v1/members/{member['member_id']}/orders",
-                                   headers=app)).json()
+    listed = (await stack.http.get(f"/v1/members/{member['member_id']}/orders", headers=app)).json()
     assert [o["order_id"] for o in listed["orders"]] == [order["order_id"]]
 
 
 async def test_the_same_channel_order_id_returns_the_same_order(stack: Stack) -> None:
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=10)
-    body = {"channel_order_id": uid("CO-"), "lines": [{"sku": sku, "qty": 1}],
-            "fulfilment": {"mode": "pickup", "location_id": loc}}
+    body = {
+        "channel_order_id": uid("CO-"),
+        "lines": [{"sku": sku, "qty": 1}],
+        "fulfilment": {"mode": "pickup", "location_id": loc},
+    }
     first = await submit(stack, pos, **body)
     second = await submit(stack, pos, **body)
     assert (first.status_code, second.status_code) == (201, 200)
@@ -112,8 +139,12 @@ async def test_the_same_channel_order_id_returns_the_same_order(stack: Stack) ->
 async def test_an_order_beyond_the_stock_is_409_with_nothing_reserved(stack: Stack) -> None:
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=2)
-    r = await submit(stack, pos, lines=[{"sku": sku, "qty": 3}],
-                     fulfilment={"mode": "pickup", "location_id": loc})
+    r = await submit(
+        stack,
+        pos,
+        lines=[{"sku": sku, "qty": 3}],
+        fulfilment={"mode": "pickup", "location_id": loc},
+    )
     assert r.status_code == 409
     assert_error(r.json(), "insufficient_stock")
     assert r.json()["error"]["details"]["skus"] == [sku]
@@ -139,8 +170,11 @@ async def test_bad_orders_are_refused_with_the_documented_error(
 ) -> None:
     app = await stack.token(role="channel", channel="app")
     loc, sku = await stack.store_with_stock(on_hand=5)
-    body = {"lines": [{"sku": sku, "qty": 1}], "payment_method": "wechat",
-            "fulfilment": {"mode": "pickup", "location_id": loc}} | change
+    body = {
+        "lines": [{"sku": sku, "qty": 1}],
+        "payment_method": "wechat",
+        "fulfilment": {"mode": "pickup", "location_id": loc},
+    } | change
     r = await submit(stack, app, **body)
     assert 400 <= r.status_code < 500, r.text
     assert_error(r.json(), code)
@@ -154,11 +188,16 @@ async def test_staff_and_channels_see_only_their_own(stack: Stack) -> None:
     loc, sku = await stack.store_with_stock(on_hand=5)
     other_loc, _ = await stack.store_with_stock(on_hand=5)
     other_staff = await stack.token(role="staff", location_id=other_loc)
-    order = (await submit(stack, pos, lines=[{"sku": sku, "qty": 1}],
-                          fulfilment={"mode": "pickup", "location_id": loc})).json()
+    order = (
+        await submit(
+            stack,
+            pos,
+            lines=[{"sku": sku, "qty": 1}],
+            fulfilment={"mode": "pickup", "location_id": loc},
+        )
+    ).json()
     fid = order["fulfilments"][0]["fulfilment_id"]
-    assert (await stack.http.get(f"/v1/orders/{order['order_id']}", headers=app)).status_code \
-        == 404
+    assert (await stack.http.get(f"/v1/orders/{order['order_id']}", headers=app)).status_code == 404
     assert (await act(stack, other_staff, fid, "accept")).status_code == 404
     r = await stack.http.get(f"/v1/locations/{loc}/fulfilments", headers=other_staff)
     assert r.status_code == 403
@@ -170,8 +209,14 @@ async def test_operators_find_parts_waiting_for_pickup_at_a_store(stack: Stack) 
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=5)
     staff = await stack.token(role="staff", location_id=loc)
-    order = (await submit(stack, pos, lines=[{"sku": sku, "qty": 1}],
-                          fulfilment={"mode": "pickup", "location_id": loc})).json()
+    order = (
+        await submit(
+            stack,
+            pos,
+            lines=[{"sku": sku, "qty": 1}],
+            fulfilment={"mode": "pickup", "location_id": loc},
+        )
+    ).json()
     fid = order["fulfilments"][0]["fulfilment_id"]
     await act(stack, staff, fid, "accept")
     await act(stack, staff, fid, "picked")
@@ -195,20 +240,27 @@ async def test_orders_are_listed_newest_first_in_pages(stack: Stack) -> None:
     loc, sku = await stack.store_with_stock(on_hand=20)
     ids = []
     for _ in range(3):
-        r = await submit(stack, channel, payment_method="wechat", lines=[{"sku": sku, "qty": 1}],
-                         fulfilment={"mode": "pickup", "location_id": loc})
+        r = await submit(
+            stack,
+            channel,
+            payment_method="wechat",
+            lines=[{"sku": sku, "qty": 1}],
+            fulfilment={"mode": "pickup", "location_id": loc},
+        )
         ids.append(r.json()["order_id"])
     page1 = (await stack.http.get("/v1/orders?limit=2", headers=channel)).json()
-    page2 = (await stack.http.get(f"/v1/orders?limit=2&cursor={page1['next_cursor']}",
-                                  headers=channel)).json()
+    page2 = (
+        await stack.http.get(f"/v1/orders?limit=2&cursor={page1['next_cursor']}", headers=channel)
+    ).json()
     got = [o["order_id"] for o in page1["orders"] + page2["orders"]]
     assert got == list(reversed(ids)) and page2["next_cursor"] is None
     r = await stack.http.get("/v1/orders?cursor=garbage", headers=channel)
     assert r.status_code == 422
 
 
-async def wait_for_status(stack: Stack, headers: dict[str, str], order_id: str,
-                          status: str) -> dict[str, Any]:
+async def wait_for_status(
+    stack: Stack, headers: dict[str, str], order_id: str, status: str
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for _ in range(100):
         body = (await stack.http.get(f"/v1/orders/{order_id}", headers=headers)).json()

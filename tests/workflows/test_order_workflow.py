@@ -46,28 +46,38 @@ def queue_of(client: Client) -> str:
     return client.__dict__["_test_queue"]  # type: ignore[no-any-return]
 
 
-def new_order(engine: Engine, *, mode: str = "pickup", method: str = "cash",
-              qty: int = 2, on_hand: int = 10) -> tuple[OrderRequest, str, str]:
+def new_order(
+    engine: Engine, *, mode: str = "pickup", method: str = "cash", qty: int = 2, on_hand: int = 10
+) -> tuple[OrderRequest, str, str]:
     loc = f.location(engine)
     sku = f.sku(engine, price=1250)
     f.stock(engine, loc, sku, on_hand)
     from domain.orders import Address
 
     choice = (
-        FulfilmentChoice(mode="pickup", location_id=loc) if mode == "pickup"
+        FulfilmentChoice(mode="pickup", location_id=loc)
+        if mode == "pickup"
         else FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU))
     )
     oid = uid("O")
-    req = OrderRequest(order_id=oid, channel="pos" if method == "cash" else "app",
-                       channel_order_id=uid("C-"), lines=[LineRequest(sku=sku, qty=qty)],
-                       fulfilment=choice, payment_method=method)
+    req = OrderRequest(
+        order_id=oid,
+        channel="pos" if method == "cash" else "app",
+        channel_order_id=uid("C-"),
+        lines=[LineRequest(sku=sku, qty=qty)],
+        fulfilment=choice,
+        payment_method=method,
+    )
     return req, loc, sku
 
 
 async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
     handle = await client.start_workflow(
-        OrderWorkflow.run, OrderInput(req, TIMEOUTS), id=order_workflow_id(req.order_id),
-        task_queue=queue_of(client), execution_timeout=timedelta(days=30),
+        OrderWorkflow.run,
+        OrderInput(req, TIMEOUTS),
+        id=order_workflow_id(req.order_id),
+        task_queue=queue_of(client),
+        execution_timeout=timedelta(days=30),
     )
     await handle.execute_update(OrderWorkflow.submit)
     return handle
@@ -170,8 +180,9 @@ async def test_a_paid_delivery_order_ships_and_is_confirmed_after_the_delivery_w
     req, loc, sku = new_order(sqlite_engine, mode="delivery", method="wechat")
     handle = await start(client, req)
     accepted = await handle.execute_update(OrderWorkflow.submit)
-    await handle.signal(OrderWorkflow.payment_result,
-                        PaymentResult(accepted.payment_id, "succeeded", "evt-1"))
+    await handle.signal(
+        OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, "succeeded", "evt-1")
+    )
     fh = await part(client, req)
     await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
     await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
@@ -216,7 +227,9 @@ async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved
 ) -> None:
     req, loc, sku = new_order(sqlite_engine, qty=11)
     handle = await client.start_workflow(
-        OrderWorkflow.run, OrderInput(req, TIMEOUTS), id=order_workflow_id(req.order_id),
+        OrderWorkflow.run,
+        OrderInput(req, TIMEOUTS),
+        id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
     )
     with pytest.raises(WorkflowUpdateFailedError) as err:

@@ -1,0 +1,179 @@
+"""Record workflow histories of every order path for the replay tests: `make histories`.
+
+Runs the real workflows and activities on a real dev server over a scratch SQLite database,
+then writes each workflow's history as JSON beside this file. Re-record only on purpose: the
+stored histories are what running orders look like, and replaying them guards against
+non-deterministic changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.db import make_engine
+from domain.orders import (
+    Address,
+    FulfilmentChoice,
+    LineRequest,
+    OrderInput,
+    OrderRequest,
+    PaymentResult,
+    StaffAction,
+    Timeouts,
+    fulfilment_workflow_id,
+    order_workflow_id,
+)
+from tests import factories as f
+from workers.migrate import migrate
+from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
+from workers.worker import build_worker
+from workflows.fulfilment import FulfilmentWorkflow
+from workflows.order import OrderWorkflow
+
+HERE = Path(__file__).parent
+QUEUE = "record"
+SHORT = Timeouts(payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2)
+
+
+async def run_path(
+    client: Client,
+    engine,
+    name: str,
+    *,
+    mode: str,
+    method: str,  # type: ignore[no-untyped-def]
+    actions: list[StaffAction],
+    pay: str | None = None,
+) -> None:
+    loc = f.location(engine)
+    sku = f.sku(engine, price=1290)
+    f.stock(engine, loc, sku, 10)
+    choice = (
+        FulfilmentChoice(mode="pickup", location_id=loc)
+        if mode == "pickup"
+        else FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU))
+    )
+    oid = f"O-{name}"
+    req = OrderRequest(
+        order_id=oid,
+        channel="pos" if method == "cash" else "app",
+        channel_order_id=name,
+        lines=[LineRequest(sku=sku, qty=2)],
+        fulfilment=choice,
+        payment_method=method,
+    )
+    handle = await client.start_workflow(
+        OrderWorkflow.run,
+        OrderInput(req, SHORT),
+        id=order_workflow_id(oid),
+        task_queue=QUEUE,
+        execution_timeout=timedelta(minutes=5),
+    )
+    accepted = await handle.execute_update(OrderWorkflow.submit)
+    if pay:
+        await handle.signal(
+            OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, pay, f"evt-{name}")
+        )
+    fid = fulfilment_workflow_id(f"{oid}-F-1")
+    fh = client.get_workflow_handle_for(FulfilmentWorkflow.run, fid)
+    for action in actions:
+        for _ in range(100):
+            try:
+                await fh.describe()
+                break
+            except Exception:
+                await asyncio.sleep(0.05)
+        if action.action == "pickup":
+            action.code = await fh.query(FulfilmentWorkflow.pickup_code)
+        await fh.execute_update(FulfilmentWorkflow.act, action)
+    await handle.result()
+    (HERE / f"{name}.order.json").write_text((await handle.fetch_history()).to_json())
+    try:
+        await fh.result()
+        (HERE / f"{name}.fulfilment.json").write_text((await fh.fetch_history()).to_json())
+    except Exception:
+        pass  # this path never dispatched a part
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=bundled_binary("temporal"), data_converter=DATA_CONVERTER, ui=False
+    )
+    await register_search_attributes(env.client)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/oms.db"
+        migrate(url)
+        engine = make_engine(url)
+        async with build_worker(env.client, engine, task_queue=QUEUE):
+            a = StaffAction
+            await run_path(
+                env.client,
+                engine,
+                "pickup",
+                mode="pickup",
+                method="cash",
+                actions=[a("accept"), a("picked"), a("pickup")],
+            )
+            await run_path(
+                env.client,
+                engine,
+                "delivery",
+                mode="delivery",
+                method="wechat",
+                pay="succeeded",
+                actions=[
+                    a("accept"),
+                    a("picked"),
+                    a("ship", carrier="SF", tracking_no="SF1"),
+                    a("deliver"),
+                ],
+            )
+            await run_path(
+                env.client,
+                engine,
+                "delivery-auto-confirm",
+                mode="delivery",
+                method="wechat",
+                pay="succeeded",
+                actions=[a("accept"), a("picked"), a("ship", carrier="SF", tracking_no="SF2")],
+            )
+            await run_path(
+                env.client, engine, "unpaid", mode="delivery", method="wechat", actions=[]
+            )
+            await run_path(
+                env.client,
+                engine,
+                "payment-failed",
+                mode="delivery",
+                method="alipay",
+                pay="failed",
+                actions=[],
+            )
+            await run_path(env.client, engine, "lapsed", mode="pickup", method="cash", actions=[])
+            await run_path(
+                env.client,
+                engine,
+                "rejected",
+                mode="pickup",
+                method="cash",
+                actions=[a("reject", reason="no staff")],
+            )
+            await run_path(
+                env.client,
+                engine,
+                "pickup-expired",
+                mode="pickup",
+                method="cash",
+                actions=[a("accept"), a("picked")],
+            )
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
