@@ -53,6 +53,9 @@ lock:
 clean:
 	rm -rf .oms .pytest_cache .mypy_cache .ruff_cache
 
+bench-pricing: install
+	$(BIN)/python -m benchmarks.pricing
+
 # Re-record the workflow histories replayed by the tests (only when a change is meant to).
 histories: install
 	$(BIN)/python -m tests.histories.record

@@ -4,9 +4,10 @@ activity implementations. No heavy imports: workflow modules load this in the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from domain.orders import OrderRequest, PlannedPart, Pricing
+from domain.orders import LineRequest, OrderRequest, PlannedPart, Pricing
 
 PRICE_ORDER = "price_order"
 ENSURE_MEMBER = "ensure_member"
@@ -18,6 +19,30 @@ DEDUCT_STOCK = "deduct_stock"
 PROJECT_ORDER = "project_order"
 PROJECT_FULFILMENT = "project_fulfilment"
 PROJECT_PAYMENT = "project_payment"
+HOLD_COUPONS = "hold_coupons"
+RELEASE_COUPONS = "release_coupons"
+USE_COUPONS = "use_coupons"
+REDEEM_POINTS = "redeem_points"
+RESTORE_POINTS = "restore_points"
+
+
+@dataclass
+class PriceRequest:
+    request: OrderRequest
+    at: datetime  # the workflow's clock: validity windows are judged at submission
+
+
+@dataclass
+class CouponMove:
+    order_id: str
+    codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PointsMove:
+    order_id: str
+    member_id: str
+    points: int
 
 
 @dataclass
@@ -26,6 +51,8 @@ class PlanRequest:
     day: str  # ISO date of the workflow's clock: quotas are per day
     min_credit_score: int = 60
     excluded: list[str] = field(default_factory=list)
+    lines: list[LineRequest] | None = None  # what to reserve (gifts included); default: request
+    gift_skus: list[str] = field(default_factory=list)  # may be dropped when out of stock
 
 
 @dataclass

@@ -14,10 +14,10 @@ from activities import contracts as c
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from domain.errors import DomainError, InsufficientStock
-from domain.orders import OrderRequest, PlannedPart, Pricing
-from domain.pricing import list_price, summarise
+from domain.orders import LineRequest, PlannedPart, Pricing
 from domain.routing import RoutingInput, plan_fulfilments
 
 RESERVE_ATTEMPTS = 5
@@ -36,7 +36,9 @@ class OrderActivities:
         inventory: InventoryRepository,
         members: MemberRepository,
         read_model: ReadModel,
+        pricing: PricingService,
     ) -> None:
+        self.pricing = pricing
         self.catalog = catalog
         self.inventory = inventory
         self.members = members
@@ -45,6 +47,11 @@ class OrderActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.price_order,
+            self.hold_coupons,
+            self.release_coupons,
+            self.use_coupons,
+            self.redeem_points,
+            self.restore_points,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -57,12 +64,51 @@ class OrderActivities:
         ]
 
     @activity.defn(name=c.PRICE_ORDER)
-    def price_order(self, req: OrderRequest) -> Pricing:
+    def price_order(self, req: c.PriceRequest) -> Pricing:
         try:
-            items = self.catalog.catalog_items([ln.sku for ln in req.lines])
-            return summarise(list_price(req.lines, items))
+            return self.pricing.quote(req.request, at=req.at)
         except DomainError as err:
             raise business_error(err) from err
+
+    @activity.defn(name=c.HOLD_COUPONS)
+    def hold_coupons(self, move: c.CouponMove) -> None:
+        try:
+            self.pricing.coupons.hold(move.order_id, move.codes)
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.RELEASE_COUPONS)
+    def release_coupons(self, move: c.CouponMove) -> None:
+        self.pricing.coupons.release(move.order_id)
+
+    @activity.defn(name=c.USE_COUPONS)
+    def use_coupons(self, move: c.CouponMove) -> None:
+        self.pricing.coupons.use(move.order_id)
+
+    @activity.defn(name=c.REDEEM_POINTS)
+    def redeem_points(self, move: c.PointsMove) -> None:
+        try:
+            self.members.adjust_points(
+                move.member_id,
+                -move.points,
+                reason=f"redeemed on order {move.order_id}",
+                key=f"redeem:{move.order_id}",
+                kind="redeem",
+                order_id=move.order_id,
+            )
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn(name=c.RESTORE_POINTS)
+    def restore_points(self, move: c.PointsMove) -> None:
+        self.members.adjust_points(
+            move.member_id,
+            move.points,
+            reason=f"order {move.order_id} not paid",
+            key=f"unredeem:{move.order_id}",
+            kind="reversal",
+            order_id=move.order_id,
+        )
 
     @activity.defn(name=c.ENSURE_MEMBER)
     def ensure_member(self, phone: str) -> str:
@@ -77,35 +123,51 @@ class OrderActivities:
         """Plan on a snapshot, reserve atomically; on a conflict plan again, a bounded number of
         times. Either every part is reserved, or nothing is."""
         req = plan.request
-        day = date.fromisoformat(plan.day)
-        skus = sorted({ln.sku for ln in req.lines})
-        items = self.catalog.catalog_items(skus)
+        lines = plan.lines or req.lines
         try:
-            if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
-                self.inventory.require_location(req.fulfilment.location_id)
-            for _ in range(RESERVE_ATTEMPTS):
-                snap = self.inventory.snapshot(skus, day=day)
-                parts = plan_fulfilments(
-                    RoutingInput(
-                        lines=req.lines,
-                        mode=req.fulfilment.mode,
-                        address=req.fulfilment.address,
-                        pickup_location_id=req.fulfilment.location_id,
-                        sites=snap.sites,
-                        available=snap.available,
-                        goods_class={s: i.goods_class for s, i in items.items()},
-                        min_credit_score=plan.min_credit_score,
-                        excluded=frozenset(plan.excluded),
-                    ),
-                    id_prefix=f"{req.order_id}-F",
-                )
-                if self.inventory.reserve(req.order_id, parts, day=day):
-                    return parts
-            raise InsufficientStock(
-                "stock kept changing while reserving; try again", details={"skus": skus}
-            )
+            return self._plan_and_reserve(plan, lines)
+        except InsufficientStock as err:
+            short = set(err.details.get("skus", []))
+            gifts_only = short and short <= set(plan.gift_skus) - {ln.sku for ln in req.lines}
+            if not gifts_only:
+                raise business_error(err) from err
+            # A gift that is out of stock is dropped; the order goes on without it.
+            kept = [ln for ln in lines if ln.sku not in short]
+            try:
+                return self._plan_and_reserve(plan, kept)
+            except DomainError as again:
+                raise business_error(again) from again
         except DomainError as err:
             raise business_error(err) from err
+
+    def _plan_and_reserve(self, plan: c.PlanRequest, lines: list[LineRequest]) -> list[PlannedPart]:
+        req = plan.request
+        day = date.fromisoformat(plan.day)
+        skus = sorted({ln.sku for ln in lines})
+        items = self.catalog.catalog_items(skus)
+        if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
+            self.inventory.require_location(req.fulfilment.location_id)
+        for _ in range(RESERVE_ATTEMPTS):
+            snap = self.inventory.snapshot(skus, day=day)
+            parts = plan_fulfilments(
+                RoutingInput(
+                    lines=lines,
+                    mode=req.fulfilment.mode,
+                    address=req.fulfilment.address,
+                    pickup_location_id=req.fulfilment.location_id,
+                    sites=snap.sites,
+                    available=snap.available,
+                    goods_class={s: i.goods_class for s, i in items.items()},
+                    min_credit_score=plan.min_credit_score,
+                    excluded=frozenset(plan.excluded),
+                ),
+                id_prefix=f"{req.order_id}-F",
+            )
+            if self.inventory.reserve(req.order_id, parts, day=day):
+                return parts
+        raise InsufficientStock(
+            "stock kept changing while reserving; try again", details={"skus": skus}
+        )
 
     @activity.defn(name=c.RECORD_ORDER)
     def record_order(self, rec: c.RecordOrder) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.catalog import site_of
 from adapters.db import session_scope
@@ -56,6 +56,25 @@ class InventoryRepository:
                 for r in rows
             }
             return StockSnapshot(sites, available)
+
+    def sellable(
+        self, skus: list[str], *, location_id: str | None, mode: str, wanted: dict[str, int]
+    ) -> set[str]:
+        """Which of `skus` one location (the given one, or any serving `mode`) can supply."""
+        with session_scope(self.engine) as s:
+            q = (
+                select(Stock)
+                .join(Location, col(Location.location_id) == col(Stock.location_id))
+                .where(col(Stock.sku).in_(skus))
+                .where(col(Location.pickup) if mode == "pickup" else col(Location.ships))
+            )
+            if location_id:
+                q = q.where(Stock.location_id == location_id)
+            return {
+                r.sku
+                for r in s.exec(q)
+                if r.on_hand - r.reserved - r.safety_stock >= wanted.get(r.sku, 1)
+            }
 
     # --- writes ----------------------------------------------------------------------------
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from adapters.db import session_scope
-from adapters.tables import Coupon, Promotion, Sku, utcnow
-from domain.errors import Conflict, InvalidRequest, NotFound
+from adapters.tables import Coupon, CouponHold, Promotion, Sku, utcnow
+from domain.errors import Conflict, InvalidCoupon, InvalidRequest, NotFound
 from domain.members import normalise_phone
+from domain.pricing import Rule, RuleBook, Scope
 
 
 def _check(promotion_id: str, data: dict[str, Any]) -> None:
@@ -74,6 +76,8 @@ def coupon_view(c: Coupon) -> dict[str, Any]:
 class PromotionRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._book: RuleBook | None = None
+        self._signature: tuple[object, object] | None = None
 
     def put(self, promotion_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         _check(promotion_id, data)
@@ -92,6 +96,22 @@ class PromotionRepository:
             s.add(row)
             s.flush()
             return promotion_view(row), created
+
+    def rules(self) -> list[Rule]:
+        """Every active promotion, as the pricing engine reads it."""
+        with session_scope(self.engine) as s:
+            return [rule_of(p) for p in s.exec(select(Promotion).where(Promotion.active))]
+
+    def rule_book(self) -> RuleBook:
+        """The active promotions, indexed; rebuilt only when a promotion has changed."""
+        with session_scope(self.engine) as s:
+            count, latest = s.execute(
+                select(func.count(), func.max(Promotion.updated_at))  # type: ignore[call-overload]
+            ).one()
+        signature = (count, latest)
+        if self._book is None or self._signature != signature:
+            self._book, self._signature = RuleBook(self.rules()), signature
+        return self._book
 
     def list_promotions(self, *, active: bool | None = None) -> list[dict[str, Any]]:
         with session_scope(self.engine) as s:
@@ -139,3 +159,112 @@ class PromotionRepository:
     def list_coupons(self) -> list[dict[str, Any]]:
         with session_scope(self.engine) as s:
             return [coupon_view(c) for c in s.exec(select(Coupon).order_by(col(Coupon.code)))]
+
+
+def rule_of(p: Promotion) -> Rule:
+    scope = p.scope or {}
+    return Rule(
+        promotion_id=p.promotion_id,
+        kind=p.kind,
+        scope=Scope(
+            skus=frozenset(scope.get("skus", [])),
+            categories=frozenset(scope.get("categories", [])),
+            channels=frozenset(scope.get("channels", [])),
+            locations=frozenset(scope.get("locations", [])),
+            tiers=frozenset(scope.get("tiers", [])),
+        ),
+        percent=p.percent,
+        amount=p.amount,
+        threshold_amount=p.threshold_amount,
+        repeat=p.repeat,
+        gift_sku=p.gift_sku,
+        gift_qty=p.gift_qty,
+        payment_methods=frozenset(p.payment_methods),
+        coupon_required=p.coupon_required,
+        stackable=p.stackable,
+        priority=p.priority,
+        starts_at=_aware(p.starts_at),
+        ends_at=_aware(p.ends_at),
+        active=p.active,
+    )
+
+
+class CouponBook:
+    """Coupons: validated when an order is priced, held when it is placed, released if it is
+    cancelled before payment, used up on payment. Every move is idempotent per order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def promotions_for(
+        self, codes: list[str], *, member_phone: str | None, at: datetime
+    ) -> set[str]:
+        """The promotion ids of these coupon codes, or InvalidCoupon naming the bad ones."""
+        with session_scope(self.engine) as s:
+            bad: list[str] = []
+            ids: set[str] = set()
+            for code in codes:
+                c = s.get(Coupon, code)
+                promo = s.get(Promotion, c.promotion_id) if c else None
+                if (
+                    c is None
+                    or promo is None
+                    or not rule_of(promo).valid_at(at)
+                    or c.used + c.held >= c.uses
+                    or (c.member_phone is not None and c.member_phone != member_phone)
+                ):
+                    bad.append(code)
+                else:
+                    ids.add(c.promotion_id)
+            if bad:
+                raise InvalidCoupon(
+                    "unknown, used up, expired or someone else's coupon", details={"codes": bad}
+                )
+            return ids
+
+    def hold(self, order_id: str, codes: list[str]) -> None:
+        with session_scope(self.engine) as s:
+            for code in codes:
+                if s.get(CouponHold, (code, order_id)) is not None:
+                    continue
+                res = s.execute(
+                    text(
+                        "UPDATE coupon SET held = held + 1 WHERE code = :c AND used + held < uses"
+                    ),
+                    {"c": code},
+                )
+                if res.rowcount != 1:  # type: ignore[attr-defined]
+                    s.rollback()
+                    raise InvalidCoupon("coupon used up", details={"codes": [code]})
+                s.add(CouponHold(code=code, order_id=order_id, state="held"))
+
+    def release(self, order_id: str) -> None:
+        self._settle(order_id, to="released", sql="held = held - 1")
+
+    def use(self, order_id: str) -> None:
+        self._settle(order_id, to="used", sql="held = held - 1, used = used + 1")
+
+    def give_back(self, order_id: str) -> None:
+        """A used coupon comes back (the order was cancelled and refunded)."""
+        with session_scope(self.engine) as s:
+            holds = s.exec(
+                select(CouponHold).where(
+                    CouponHold.order_id == order_id, CouponHold.state == "used"
+                )
+            )
+            for h in holds:
+                s.execute(text("UPDATE coupon SET used = used - 1 WHERE code = :c"), {"c": h.code})
+                h.state = "returned"
+                s.add(h)
+
+    def _settle(self, order_id: str, *, to: str, sql: str) -> None:
+        with session_scope(self.engine) as s:
+            holds = s.exec(
+                select(CouponHold).where(
+                    CouponHold.order_id == order_id, CouponHold.state == "held"
+                )
+            )
+            for h in holds:
+                s.execute(text(f"UPDATE coupon SET {sql} WHERE code = :c"), {"c": h.code})
+                h.state = to
+                s.add(h)

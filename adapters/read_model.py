@@ -76,7 +76,9 @@ class ReadModel:
                         unit_price_amount=line.unit_price_amount,
                         discount_amount=line.discount_amount,
                         paid_amount=line.paid_amount,
+                        points_amount=line.points_amount,
                         gift=line.gift,
+                        detail=promotion_list(line.promotions),
                     )
                 )
             for part in parts:
@@ -320,6 +322,8 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
                     "discount_amount": ln.discount_amount,
                     "paid_amount": ln.paid_amount,
                     "gift": ln.gift,
+                    "points_amount": ln.points_amount,
+                    "promotions": ln.detail,
                 }
                 for ln in lines
             ],
@@ -367,3 +371,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at), str(oid)
     except Exception as exc:
         raise InvalidRequest("cursor is not valid", details={"cursor": cursor}) from exc
+
+
+def promotion_list(promotions: dict[str, int]) -> list[dict[str, Any]]:
+    """A line's promotions as the API shows them."""
+    return [{"promotion_id": p, "amount": a} for p, a in promotions.items()]

@@ -219,8 +219,9 @@ class OrderLine(SQLModel, table=True):
     unit_price_amount: int = Field(sa_type=BigInteger)
     discount_amount: int = Field(sa_type=BigInteger)
     paid_amount: int = Field(sa_type=BigInteger)
+    points_amount: int = Field(default=0, sa_type=BigInteger)
     gift: bool = False
-    detail: list[str] = json_col()
+    detail: list[dict[str, Any]] = json_col()  # promotions: [{"promotion_id", "amount"}]
 
 
 class Fulfilment(SQLModel, table=True):

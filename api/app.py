@@ -13,12 +13,13 @@ from temporalio.client import Client
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
-from api.routes import admin, health, members, orders, staff, stock
+from api.routes import admin, health, members, orders, quotes, staff, stock
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -44,10 +45,11 @@ def create_app(
         inventory=InventoryRepository(engine),
         members=MemberRepository(engine),
         read_model=ReadModel(engine),
+        pricing=PricingService(engine),
         connect=connect,
     )
     errors.install(app)
-    for module in (health, admin, orders, staff, members, stock):
+    for module in (health, admin, orders, quotes, staff, members, stock):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.tokens import Principal, TokenRepository
@@ -32,6 +33,7 @@ class Services:
     inventory: InventoryRepository
     members: MemberRepository
     read_model: ReadModel
+    pricing: PricingService
     connect: object  # async () -> Client
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

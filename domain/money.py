@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 
@@ -21,10 +22,11 @@ def split_proportionally(total: int, weights: Sequence[int]) -> list[int]:
     base = list(weights) if sum(weights) > 0 else [1] * len(weights)
     whole = sum(base)
     parts = [total * w // whole for w in base]
-    remainders = [(total * w % whole, -i) for i, w in enumerate(base)]
     leftover = total - sum(parts)
-    for _, neg_i in sorted(remainders, reverse=True)[:leftover]:
-        parts[-neg_i] += 1
+    if leftover:
+        remainders = [(total * w % whole, -i) for i, w in enumerate(base)]
+        for _, neg_i in heapq.nlargest(leftover, remainders):
+            parts[-neg_i] += 1
     return parts
 
 

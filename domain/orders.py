@@ -52,7 +52,15 @@ class OrderRequest:
 
 
 @dataclass
+class AppliedPromotion:
+    promotion_id: str
+    amount: int
+
+
+@dataclass
 class PricedLine:
+    """unit_price_amount x qty = discount_amount + points_amount + paid_amount."""
+
     sku: str
     qty: int
     unit_price_amount: int
@@ -60,12 +68,8 @@ class PricedLine:
     paid_amount: int
     gift: bool = False
     category: str = ""
-
-
-@dataclass
-class AppliedPromotion:
-    promotion_id: str
-    amount: int
+    points_amount: int = 0
+    promotions: dict[str, int] = field(default_factory=dict)  # promotion id -> fen off
 
 
 @dataclass

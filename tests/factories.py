@@ -62,3 +62,8 @@ def stock(engine: Engine, location_id: str, sku_code: str, on_hand: int, safety:
     InventoryRepository(engine).set_counted(
         location_id, sku_code, on_hand=on_hand, safety_stock=safety
     )
+
+
+def phone() -> str:
+    """A unique mainland mobile number."""
+    return "137" + str(int(uid(), 16) % 10**8).rjust(8, "0")

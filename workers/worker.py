@@ -17,6 +17,7 @@ from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from workers.temporal import connect
@@ -32,6 +33,7 @@ def build_activities(engine: Engine) -> list[Callable[..., Any]]:
         inventory=InventoryRepository(engine),
         members=MemberRepository(engine),
         read_model=ReadModel(engine),
+        pricing=PricingService(engine),
     )
     return acts.all()
 

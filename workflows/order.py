@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         Pricing,
         fulfilment_workflow_id,
     )
+    from domain.pricing import order_lines, without_gifts
     from workflows.common import run_local
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
@@ -48,6 +49,7 @@ class OrderWorkflow:
         self.pricing: Pricing | None = None
         self.parts: list[PlannedPart] = []
         self.results: dict[str, FulfilmentState] = {}
+        self.member_id: str | None = None
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -84,35 +86,51 @@ class OrderWorkflow:
     async def _price_and_reserve(self) -> None:
         req = self.req
         pricing: Pricing = await run_local(
-            c.PRICE_ORDER, req, result_type=Pricing, summary="price the order"
+            c.PRICE_ORDER,
+            c.PriceRequest(req, workflow.now()),
+            result_type=Pricing,
+            summary="price the order",
         )
         member_id = None
         if req.member_phone:
             member_id = await run_local(
-                c.ENSURE_MEMBER,
-                req.member_phone,
-                result_type=str,
-                summary="find the member",
+                c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
             )
+        gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
         parts = await run_local(
             c.PLAN_AND_RESERVE,
-            c.PlanRequest(req, workflow.now().date().isoformat(), self.inp.min_credit_score),
+            c.PlanRequest(
+                req,
+                workflow.now().date().isoformat(),
+                self.inp.min_credit_score,
+                lines=order_lines(pricing) if gift_skus else None,
+                gift_skus=gift_skus,
+            ),
             result_type=list[PlannedPart],
             summary="plan the split and reserve stock",
         )
-        self.pricing, self.parts = pricing, parts
+        pricing = without_gifts(pricing, _dropped_gifts(pricing, parts))
+        self.pricing, self.parts, self.member_id = pricing, parts, member_id
+        try:
+            await self._take_rights(pricing, member_id)
+            status, payment_status = "awaiting_payment", "pending"
+            if req.payment_method == "cash" or pricing.payable_amount == 0:
+                status, payment_status = "paid", "succeeded"
+            elif req.payment_method == "stored_value":
+                await self._pay_by_stored_value(member_id, pricing.payable_amount)
+                status, payment_status = "paid", "succeeded"
+        except (ActivityError, ApplicationError):
+            await self._give_back_rights("refused")
+            await self._release(parts, "refused")
+            raise
         payment_id = f"P{req.order_id[1:]}"
-        status, payment_status = "awaiting_payment", "pending"
-        if req.payment_method == "cash" or pricing.payable_amount == 0:
-            status, payment_status = "paid", "succeeded"
-        elif req.payment_method == "stored_value":
-            await self._pay_by_stored_value(member_id, pricing.payable_amount, parts)
-            status, payment_status = "paid", "succeeded"
         await run_local(
             c.RECORD_ORDER,
             c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status),
             summary="record the order",
         )
+        if status == "paid" and req.coupon_codes:
+            await run_local(c.USE_COUPONS, c.CouponMove(req.order_id), summary="use the coupons")
         self.status = status
         workflow.upsert_search_attributes(
             [
@@ -125,24 +143,46 @@ class OrderWorkflow:
         self._details(status.replace("_", " "))
         self.accepted = OrderAccepted(req.order_id, status, pricing.payable_amount, payment_id)
 
-    async def _pay_by_stored_value(
-        self, member_id: str | None, amount: int, parts: list[PlannedPart]
-    ) -> None:
-        try:
-            if member_id is None:
-                raise ApplicationError(
-                    "stored value needs a member_phone",
-                    type="invalid_request",
-                    non_retryable=True,
-                )
+    async def _take_rights(self, pricing: Pricing, member_id: str | None) -> None:
+        """Hold the coupons and redeem the points the price was computed with."""
+        req = self.req
+        if req.coupon_codes:
             await run_local(
-                c.PAY_STORED_VALUE,
-                c.StoredValuePayment(self.req.order_id, member_id, amount),
-                summary=f"take {yuan(amount)} from stored value",
+                c.HOLD_COUPONS,
+                c.CouponMove(req.order_id, req.coupon_codes),
+                summary="hold the coupons",
             )
-        except (ActivityError, ApplicationError):
-            await self._release(parts, "payment refused")
-            raise
+        if pricing.points_redeemed and member_id:
+            await run_local(
+                c.REDEEM_POINTS,
+                c.PointsMove(req.order_id, member_id, pricing.points_redeemed),
+                summary=f"redeem {pricing.points_redeemed} points",
+            )
+
+    async def _give_back_rights(self, reason: str) -> None:
+        """An order that is not paid gives its coupons and points back."""
+        req, pricing = self.req, self.pricing
+        if req.coupon_codes:
+            await run_local(
+                c.RELEASE_COUPONS, c.CouponMove(req.order_id), summary="release the coupons"
+            )
+        if pricing and pricing.points_redeemed and self.member_id:
+            await run_local(
+                c.RESTORE_POINTS,
+                c.PointsMove(req.order_id, self.member_id, pricing.points_redeemed),
+                summary=f"give back {pricing.points_redeemed} points ({reason})",
+            )
+
+    async def _pay_by_stored_value(self, member_id: str | None, amount: int) -> None:
+        if member_id is None:
+            raise ApplicationError(
+                "stored value needs a member_phone", type="invalid_request", non_retryable=True
+            )
+        await run_local(
+            c.PAY_STORED_VALUE,
+            c.StoredValuePayment(self.req.order_id, member_id, amount),
+            summary=f"take {yuan(amount)} from stored value",
+        )
 
     # --- payment ---------------------------------------------------------------------------
 
@@ -169,11 +209,16 @@ class OrderWorkflow:
         )
         if self.payment.outcome != "succeeded":
             return False
+        if self.req.coupon_codes:
+            await run_local(
+                c.USE_COUPONS, c.CouponMove(self.req.order_id), summary="use the coupons"
+            )
         await self._set_status("paid", "paid", f"paid by {self.req.payment_method}")
         return True
 
     async def _cancel_unpaid(self) -> None:
         await self._release(self.parts, "unpaid")
+        await self._give_back_rights("unpaid")
         reason = "payment failed" if self.payment else "payment timed out"
         for part in self.parts:
             await run_local(
@@ -253,3 +298,15 @@ class OrderWorkflow:
         workflow.set_current_details(
             stage(f"{self.status.replace('_', ' ')}: {headline}", workflow.now(), lines=lines)
         )
+
+
+def _dropped_gifts(pricing: Pricing, parts: list[PlannedPart]) -> set[str]:
+    """Gift SKUs the plan could not reserve (out of stock): the order goes on without them."""
+    wanted: dict[str, int] = {}
+    for ln in pricing.lines:
+        wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.qty
+    planned: dict[str, int] = {}
+    for part in parts:
+        for pl in part.lines:
+            planned[pl.sku] = planned.get(pl.sku, 0) + pl.qty
+    return {ln.sku for ln in pricing.lines if ln.gift and planned.get(ln.sku, 0) < wanted[ln.sku]}

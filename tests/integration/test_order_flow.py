@@ -10,6 +10,7 @@ import pytest
 
 from adapters.inventory import InventoryRepository
 from tests.conftest import uid
+from tests.factories import phone
 from tests.integration.conftest import Stack
 from tests.integration.test_api_foundation import assert_error
 
@@ -23,11 +24,6 @@ ADDRESS = {
     "recipient": "Li",
     "phone": "13800000001",
 }
-
-
-def phone() -> str:
-    digits = str(int(uid()[:8], 16) % 10**8).rjust(8, "0")
-    return f"137{digits}"
 
 
 async def submit(stack: Stack, channel: dict[str, str], **body: Any) -> Any:

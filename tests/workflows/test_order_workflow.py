@@ -238,3 +238,34 @@ async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved
     assert getattr(cause, "type", None) == "insufficient_stock"
     assert reserved(sqlite_engine, loc, sku) == 0
     assert ReadModel(sqlite_engine).order_view(req.order_id) is None
+
+
+async def test_an_unpaid_order_gives_back_its_coupon_and_points(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    from adapters.members import MemberRepository
+    from adapters.promotions import PromotionRepository
+    from workers.demo import _promotion
+
+    req, _, sku = new_order(sqlite_engine, mode="delivery", method="wechat")
+    members = MemberRepository(sqlite_engine)
+    member, _ = members.ensure(f.phone())
+    members.adjust_points(member.member_id, 1000, reason="test")
+    promos = PromotionRepository(sqlite_engine)
+    pid, code = uid("P-"), uid("C-")
+    promos.put(
+        pid,
+        _promotion(
+            {"kind": "amount_off", "amount": 100, "coupon_required": True, "scope": {"skus": [sku]}}
+        ),
+    )
+    promos.create_coupon({"promotion_id": pid, "code": code, "member_phone": None, "uses": 1})
+    req.member_phone, req.coupon_codes, req.points_to_redeem = member.phone, [code], 500
+    handle = await start(client, req)
+    coupon = {c["code"]: c for c in promos.list_coupons()}[code]
+    assert coupon["held"] == 1
+    assert members.view(member.member_id)["points"] == 500
+    assert await handle.result() == "cancelled"
+    coupon = {c["code"]: c for c in promos.list_coupons()}[code]
+    assert (coupon["held"], coupon["used"]) == (0, 0)
+    assert members.view(member.member_id)["points"] == 1000
