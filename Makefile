@@ -56,6 +56,9 @@ clean:
 bench-pricing: install
 	$(BIN)/python -m benchmarks.pricing
 
+bench-routing: install
+	$(BIN)/python -m benchmarks.routing
+
 # Re-record the workflow histories replayed by the tests (only when a change is meant to).
 histories: install
 	$(BIN)/python -m tests.histories.record

@@ -147,6 +147,7 @@ class OrderActivities:
         items = self.catalog.catalog_items(skus)
         if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
             self.inventory.require_location(req.fulfilment.location_id)
+        channel_rule = self.catalog.channel_rule(req.channel)
         for _ in range(RESERVE_ATTEMPTS):
             snap = self.inventory.snapshot(skus, day=day)
             parts = plan_fulfilments(
@@ -160,6 +161,7 @@ class OrderActivities:
                     goods_class={s: i.goods_class for s, i in items.items()},
                     min_credit_score=plan.min_credit_score,
                     excluded=frozenset(plan.excluded),
+                    channel_rule=channel_rule,
                 ),
                 id_prefix=f"{req.order_id}-F",
             )

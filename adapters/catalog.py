@@ -8,9 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from adapters.db import session_scope
-from adapters.tables import Location, Sku, utcnow
+from adapters.tables import ChannelConfig, Location, Sku, utcnow
 from domain.pricing import CatalogItem
-from domain.routing import Site
+from domain.routing import ChannelRule, Site
 
 
 class CatalogRepository:
@@ -56,6 +56,23 @@ class CatalogRepository:
         with session_scope(self.engine) as s:
             return list(s.exec(select(Sku).order_by(Sku.sku)))
 
+    def channel_rule(self, channel: str) -> ChannelRule | None:
+        with session_scope(self.engine) as s:
+            row = s.get(ChannelConfig, channel)
+            return None if row is None else channel_rule_of(row)
+
+    def put_channel(self, channel: str, data: dict[str, Any]) -> ChannelConfig:
+        with session_scope(self.engine) as s:
+            row = s.get(ChannelConfig, channel) or ChannelConfig(channel=channel)
+            for k, v in data.items():
+                setattr(row, k, v)
+            s.add(row)
+            return row
+
+    def list_channels(self) -> list[ChannelConfig]:
+        with session_scope(self.engine) as s:
+            return list(s.exec(select(ChannelConfig).order_by(ChannelConfig.channel)))
+
     def catalog_items(self, skus: list[str]) -> dict[str, CatalogItem]:
         with session_scope(self.engine) as s:
             rows = s.exec(select(Sku).where(Sku.sku.in_(skus)))  # type: ignore[attr-defined]
@@ -80,3 +97,7 @@ def site_of(row: Location, *, quota_used: int = 0) -> Site:
         credit_score=row.credit_score,
         quota_left=quota_left,
     )
+
+
+def channel_rule_of(row: ChannelConfig) -> ChannelRule:
+    return ChannelRule(frozenset(row.location_kinds), frozenset(row.location_ids), row.radius_km)

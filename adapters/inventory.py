@@ -76,6 +76,46 @@ class InventoryRepository:
                 if r.on_hand - r.reserved - r.safety_stock >= wanted.get(r.sku, 1)
             }
 
+    def drift(self) -> list[dict[str, object]]:
+        """Stock rows whose counters disagree with the movement ledger (empty when all agree)."""
+        with session_scope(self.engine) as s:
+            sums = {
+                (loc, sku): (int(oh or 0), int(rs or 0))
+                for loc, sku, oh, rs in s.execute(
+                    text(
+                        "SELECT location_id, sku, SUM(on_hand_delta), SUM(reserved_delta) "
+                        "FROM stockmovement GROUP BY location_id, sku"
+                    )
+                )
+            }
+            out: list[dict[str, object]] = []
+            for row in s.exec(select(Stock)):
+                on_hand, reserved = sums.pop((row.location_id, row.sku), (0, 0))
+                if (on_hand, reserved) != (row.on_hand, row.reserved):
+                    out.append(
+                        {
+                            "location_id": row.location_id,
+                            "sku": row.sku,
+                            "on_hand": row.on_hand,
+                            "ledger_on_hand": on_hand,
+                            "reserved": row.reserved,
+                            "ledger_reserved": reserved,
+                        }
+                    )
+            out += [
+                {
+                    "location_id": loc,
+                    "sku": sku,
+                    "on_hand": None,
+                    "ledger_on_hand": oh,
+                    "reserved": None,
+                    "ledger_reserved": rs,
+                }
+                for (loc, sku), (oh, rs) in sums.items()
+                if oh or rs
+            ]
+            return out
+
     # --- writes ----------------------------------------------------------------------------
 
     def set_counted(self, location_id: str, sku: str, *, on_hand: int, safety_stock: int) -> Stock:
@@ -111,36 +151,47 @@ class InventoryRepository:
     def reserve(self, order_id: str, parts: list[PlannedPart], *, day: date) -> bool:
         """Reserve every line of every part atomically; False (nothing reserved) on a conflict.
 
-        Already-reserved keys are skipped, so a repeated call changes nothing.
+        Rows are touched in (location, SKU) order so concurrent reservations never deadlock;
+        each update is conditional on enough available stock, so none can over-reserve.
+        Already-reserved keys are skipped: a repeated call changes nothing.
         """
+        todo = sorted(
+            (
+                (part.location_id, line.sku, line.qty, part.fulfilment_id)
+                for part in parts
+                for line in part.lines
+            ),
+        )
+        touched: set[str] = set()
         with session_scope(self.engine) as s:
-            for part in parts:
-                for line in part.lines:
-                    key = f"reserve:{order_id}:{part.fulfilment_id}:{line.sku}"
-                    if _has_movement(s, key):
-                        continue
-                    updated = s.execute(
-                        text(
-                            "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
-                            "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
-                        ),
-                        {"q": line.qty, "l": part.location_id, "s": line.sku},
+            for location_id, sku, qty, fulfilment_id in todo:
+                key = f"reserve:{order_id}:{fulfilment_id}:{sku}"
+                if _has_movement(s, key):
+                    continue
+                touched.add(location_id)
+                updated = s.execute(
+                    text(
+                        "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
+                        "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
+                    ),
+                    {"q": qty, "l": location_id, "s": sku},
+                )
+                if updated.rowcount != 1:  # type: ignore[attr-defined]
+                    s.rollback()
+                    return False
+                s.add(
+                    self._movement(
+                        "reserve",
+                        location_id,
+                        sku,
+                        reserved_delta=qty,
+                        key=key,
+                        order_id=order_id,
+                        fulfilment_id=fulfilment_id,
                     )
-                    if updated.rowcount != 1:  # type: ignore[attr-defined]
-                        s.rollback()
-                        return False
-                    s.add(
-                        self._movement(
-                            "reserve",
-                            part.location_id,
-                            line.sku,
-                            reserved_delta=line.qty,
-                            key=key,
-                            order_id=order_id,
-                            fulfilment_id=part.fulfilment_id,
-                        )
-                    )
-                self._count_dispatch(s, part.location_id, day)
+                )
+            for location_id in sorted(touched):
+                self._count_dispatch(s, location_id, day)
             return True
 
     def release(self, order_id: str, part: PlannedPart, *, reason: str = "release") -> None:

@@ -61,6 +61,14 @@ class StockIn(Strict):
     safety_stock: Annotated[int, Field(ge=0, le=10**9)] = 0
 
 
+class ChannelIn(Strict):
+    location_kinds: list[
+        Literal["central_warehouse", "regional_warehouse", "front_warehouse", "store"]
+    ] = Field(default_factory=list)
+    location_ids: list[ClientId] = Field(default_factory=list, max_length=1000)
+    radius_km: Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)] | None = None
+
+
 class ReceiptIn(Strict):
     qty: Annotated[int, Field(ge=1, le=10**9)]
     receipt_id: ClientId

@@ -9,10 +9,11 @@ from sqlmodel import select
 
 from adapters.db import session_scope
 from adapters.promotions import PromotionRepository
-from adapters.tables import Location, Sku, Stock
+from adapters.tables import ChannelConfig, Location, Sku, Stock
 from adapters.tokens import Principal
 from api.deps import Services, caller, require_admin, services
 from api.schemas import (
+    ChannelIn,
     ClientId,
     CouponIn,
     LocationIn,
@@ -183,6 +184,31 @@ def list_location_stock(
             raise NotFound(f"location {location_id} does not exist")
         rows = s.exec(select(Stock).where(Stock.location_id == location_id).order_by(Stock.sku))
         return [stock_view(r, location_id, r.sku) for r in rows]
+
+
+@router.put("/channels/{channel}")
+def put_channel(
+    channel: ClientId,
+    body: ChannelIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> ChannelConfig:
+    """Which locations serve a channel: by kind, by id, within a radius of the address."""
+    return svc.catalog.put_channel(channel, body.model_dump())
+
+
+@router.get("/channels")
+def list_channels(
+    _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> list[ChannelConfig]:
+    return svc.catalog.list_channels()
+
+
+@router.get("/stock-drift")
+def stock_drift(_: Principal = Depends(admin), svc: Services = Depends(services)) -> dict[str, Any]:
+    """Stock counters that disagree with the movement ledger (none, when all is well)."""
+    drift = svc.inventory.drift()
+    return {"ok": not drift, "drift": drift}
 
 
 @router.put("/promotions/{promotion_id}")

@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from sqlmodel import select
 
+from adapters.catalog import site_of
 from adapters.db import session_scope
 from adapters.tables import Location, Sku, Stock
 from adapters.tokens import Principal
 from api.deps import Services, caller, require_role, services
 from api.schemas import ClientId
-from domain.errors import NotFound
+from domain.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
@@ -25,7 +26,13 @@ def stock_of(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Available units of a SKU at each location that serves the channel (a channel token sees
+    its own channel; admins may name one). `sold_out` is true the moment nothing is left."""
     require_role(p, "channel")
+    if p.role == "channel" and channel and channel != p.channel:
+        raise Forbidden("a channel token reads its own channel's stock only")
+    channel = p.channel if p.role == "channel" else channel
+    rule = svc.catalog.channel_rule(channel) if channel else None
     with session_scope(svc.engine) as s:
         if s.get(Sku, sku) is None:
             raise NotFound(f"SKU {sku} does not exist")
@@ -39,12 +46,13 @@ def stock_of(
                 "location_id": st.location_id,
                 "available": max(0, st.on_hand - st.reserved - st.safety_stock),
             }
-            for st, _loc in s.exec(q.order_by(Stock.location_id))
+            for st, loc in s.exec(q.order_by(Stock.location_id))
+            if rule is None or rule.refuses(site_of(loc), None) is None
         ]
     total = sum(int(x["available"]) for x in locations)  # type: ignore[call-overload]
     return {
         "sku": sku,
-        "channel": channel or p.channel,
+        "channel": channel,
         "available": total,
         "sold_out": total == 0,
         "locations": locations,
