@@ -23,6 +23,8 @@ HOLD_COUPONS = "hold_coupons"
 RELEASE_COUPONS = "release_coupons"
 USE_COUPONS = "use_coupons"
 REDEEM_POINTS = "redeem_points"
+CREATE_PAYMENT = "create_payment"
+EARN_POINTS = "earn_points"
 RESTORE_POINTS = "restore_points"
 
 
@@ -30,6 +32,13 @@ RESTORE_POINTS = "restore_points"
 class PriceRequest:
     request: OrderRequest
     at: datetime  # the workflow's clock: validity windows are judged at submission
+
+
+@dataclass
+class GatewayPayment:
+    payment_id: str
+    amount: int
+    method: str
 
 
 @dataclass

@@ -52,6 +52,7 @@ class OrderActivities:
             self.use_coupons,
             self.redeem_points,
             self.restore_points,
+            self.earn_points,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -98,6 +99,17 @@ class OrderActivities:
             )
         except DomainError as err:
             raise business_error(err) from err
+
+    @activity.defn(name=c.EARN_POINTS)
+    def earn_points(self, move: c.PointsMove) -> None:
+        self.members.adjust_points(
+            move.member_id,
+            move.points,
+            reason=f"earned on order {move.order_id}",
+            key=f"earn:{move.order_id}",
+            kind="earn",
+            order_id=move.order_id,
+        )
 
     @activity.defn(name=c.RESTORE_POINTS)
     def restore_points(self, move: c.PointsMove) -> None:

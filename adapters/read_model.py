@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
@@ -20,6 +21,7 @@ from adapters.tables import (
     Payment,
     Refund,
     TimelineEvent,
+    WebhookEvent,
     utcnow,
 )
 from domain.errors import InvalidRequest
@@ -194,6 +196,23 @@ class ReadModel:
         with session_scope(self.engine) as s:
             row = s.get(Order, order_id)
             return None if row is None else row.channel
+
+    def order_of_payment(self, payment_id: str) -> str | None:
+        with session_scope(self.engine) as s:
+            row = s.get(Payment, payment_id)
+            return None if row is None else row.order_id
+
+    def webhook_seen(self, event_id: str) -> bool:
+        with session_scope(self.engine) as s:
+            return s.get(WebhookEvent, event_id) is not None
+
+    def remember_webhook(self, event_id: str) -> None:
+        try:
+            with session_scope(self.engine) as s:
+                if s.get(WebhookEvent, event_id) is None:
+                    s.add(WebhookEvent(event_id=event_id))
+        except IntegrityError:
+            pass  # the same event, delivered twice at once: remembered by the other
 
     def fulfilment(self, fulfilment_id: str) -> Fulfilment | None:
         with session_scope(self.engine) as s:

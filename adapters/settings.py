@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     delivery_confirm_s: int = 7 * 24 * 3600
     min_credit_score: int = 60
     payment_webhook_secret: str | None = None
+    gateway_host: str = "127.0.0.1"
     gateway_port: int = 8010
     gateway_url: str | None = None
     api_url: str | None = None

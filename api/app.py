@@ -13,13 +13,14 @@ from temporalio.client import Client
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
-from api.routes import admin, health, members, orders, quotes, staff, stock
+from api.routes import admin, health, members, orders, payments, quotes, staff, stock
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -28,7 +29,11 @@ LATENCY = Histogram("oms_http_request_seconds", "HTTP request latency", ["method
 
 
 def create_app(
-    settings: Settings, engine: Engine, connect: Callable[[], Awaitable[Client]]
+    settings: Settings,
+    engine: Engine,
+    connect: Callable[[], Awaitable[Client]],
+    *,
+    gateway: PaymentGateway | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="Omni OMS",
@@ -46,10 +51,12 @@ def create_app(
         members=MemberRepository(engine),
         read_model=ReadModel(engine),
         pricing=PricingService(engine),
+        gateway=gateway or HttpPaymentGateway(settings.gateway_base_url),
+        webhook_secret=settings.secret("payment_webhook_secret"),
         connect=connect,
     )
     errors.install(app)
-    for module in (health, admin, orders, quotes, staff, members, stock):
+    for module in (health, admin, orders, quotes, payments, staff, members, stock):
         app.include_router(module.router)
 
     @app.middleware("http")

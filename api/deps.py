@@ -13,6 +13,7 @@ from temporalio.client import Client
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.payment_gateway import PaymentGateway
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
@@ -34,6 +35,8 @@ class Services:
     members: MemberRepository
     read_model: ReadModel
     pricing: PricingService
+    gateway: PaymentGateway
+    webhook_secret: str
     connect: object  # async () -> Client
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -29,6 +29,8 @@ STATUS_BY_CODE = {
     "payload_too_large": 413,
     "rate_limited": 429,
     "unavailable": 503,
+    "payment_declined": 422,
+    "payment_unavailable": 503,
 }
 log = logging.getLogger("oms.api")
 

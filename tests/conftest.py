@@ -143,3 +143,16 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 def uid(prefix: str = "") -> str:
     """A short unique id, so tests can share a database."""
     return f"{prefix}{uuid.uuid4().hex[:8].upper()}"
+
+
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@pytest.fixture(scope="session")
+def gateway_url() -> Iterator[str]:
+    """The simulated payment gateway, as its own HTTP service."""
+    from tests.servers import serve
+    from workers.gateway_sim import create_sim_app
+
+    with serve(create_sim_app(WEBHOOK_SECRET, seed=1)) as url:
+        yield url

@@ -74,6 +74,8 @@ class Stack:
             ],
         )
         wait_for_port(s.temporal_port, timeout=60, proc=temporal)
+        gateway = self.spawn("gateway", [sys.executable, "-m", "workers.gateway_sim"])
+        wait_for_port(s.gateway_port, timeout=60, proc=gateway)
         self.spawn("worker", [sys.executable, "-m", "workers.worker"])
         api = self.spawn("api", [sys.executable, "-m", "workers.api_server"])
         wait_for_port(s.api_port, timeout=60, proc=api)
@@ -106,6 +108,8 @@ def banner(settings: Settings, tokens: Path | None) -> str:
         f"  API          http://127.0.0.1:{settings.api_port}  (docs: /docs)",
         f"  Temporal UI  http://127.0.0.1:{settings.ui_port}",
         f"  Temporal     127.0.0.1:{settings.temporal_port}  task queue {settings.task_queue}",
+        f"  Payments     {settings.gateway_base_url}  (simulated gateway; drive it with "
+        "POST /v1/sim/payments/{payment_id})",
         f"  Database     {settings.db_url}",
         f"  Admin token  {home / 'admin_token'}"
         + ("" if not os.environ.get("OMS_ADMIN_TOKEN") else " (from OMS_ADMIN_TOKEN)"),

@@ -13,10 +13,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
@@ -27,7 +29,10 @@ from workflows.order import OrderWorkflow
 WORKFLOWS = [OrderWorkflow, FulfilmentWorkflow]
 
 
-def build_activities(engine: Engine) -> list[Callable[..., Any]]:
+def build_activities(
+    engine: Engine, gateway: PaymentGateway, *, notify_url: str
+) -> list[Callable[..., Any]]:
+    payments = PaymentActivities(gateway, notify_url=notify_url)
     acts = OrderActivities(
         catalog=CatalogRepository(engine),
         inventory=InventoryRepository(engine),
@@ -35,15 +40,22 @@ def build_activities(engine: Engine) -> list[Callable[..., Any]]:
         read_model=ReadModel(engine),
         pricing=PricingService(engine),
     )
-    return acts.all()
+    return [*acts.all(), payments.create_payment]
 
 
-def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str,
+    gateway: PaymentGateway,
+    notify_url: str,
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine),
+        activities=build_activities(engine, gateway, notify_url=notify_url),
         activity_executor=ThreadPoolExecutor(max_workers=32),
         max_concurrent_activities=32,
         max_concurrent_local_activities=32,
@@ -53,7 +65,13 @@ def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     engine = make_engine(settings.db_url)
-    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    worker = build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        gateway=HttpPaymentGateway(settings.gateway_base_url),
+        notify_url=f"{settings.api_base_url}/v1/payments/webhook",
+    )
     logging.getLogger("oms.worker").info("worker polling %s", settings.task_queue)
     await worker.run()
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,6 +34,13 @@ with workflow.unsafe.imports_passed_through():
         stage,
         yuan,
     )
+
+
+# Opening a payment waits for the gateway while the channel waits for its answer: a few quick
+# tries, then the order is refused (and everything it held is given back).
+GATEWAY_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=300), maximum_attempts=4, backoff_coefficient=2.0
+)
 
 
 @workflow.defn
@@ -111,6 +118,7 @@ class OrderWorkflow:
         )
         pricing = without_gifts(pricing, _dropped_gifts(pricing, parts))
         self.pricing, self.parts, self.member_id = pricing, parts, member_id
+        payment_id = f"P{req.order_id[1:]}"
         try:
             await self._take_rights(pricing, member_id)
             status, payment_status = "awaiting_payment", "pending"
@@ -119,11 +127,17 @@ class OrderWorkflow:
             elif req.payment_method == "stored_value":
                 await self._pay_by_stored_value(member_id, pricing.payable_amount)
                 status, payment_status = "paid", "succeeded"
+            elif workflow.patched("gateway-payment"):
+                await run_local(
+                    c.CREATE_PAYMENT,
+                    c.GatewayPayment(payment_id, pricing.payable_amount, req.payment_method),
+                    summary=f"open a payment of {yuan(pricing.payable_amount)}",
+                    retry_policy=GATEWAY_RETRY,
+                )
         except (ActivityError, ApplicationError):
             await self._give_back_rights("refused")
             await self._release(parts, "refused")
             raise
-        payment_id = f"P{req.order_id[1:]}"
         await run_local(
             c.RECORD_ORDER,
             c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status),
@@ -258,6 +272,14 @@ class OrderWorkflow:
         for state in await asyncio.gather(*handles):
             self.results[state.fulfilment_id] = state
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
+        if done and self.member_id and self.pricing and workflow.patched("earn-points"):
+            earned = self.pricing.payable_amount // 100  # 1 point per full yuan paid
+            if earned:
+                await run_local(
+                    c.EARN_POINTS,
+                    c.PointsMove(self.req.order_id, self.member_id, earned),
+                    summary=f"earn {earned} points",
+                )
         if done:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"

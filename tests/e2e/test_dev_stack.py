@@ -102,6 +102,45 @@ def test_make_dev_serves_an_order_and_keeps_it_across_a_restart(tmp_path: Path) 
         )
         assert r.status_code == 201, r.text
         order_id = r.json()["order_id"]
+        app = {"Authorization": f"Bearer {tokens['channels']['app']}"}
+        r = httpx.post(
+            f"{stack.api}/v1/orders",
+            headers=app,
+            timeout=30,
+            json={
+                "channel_order_id": "APP-E2E-1",
+                "member_phone": "13800000004",
+                "lines": [{"sku": "RICE-5KG", "qty": 1}, {"sku": "OIL-5L", "qty": 1}],
+                "fulfilment": {
+                    "mode": "delivery",
+                    "address": {
+                        "province": "Jiangsu",
+                        "city": "Nanjing",
+                        "lat": 32.04,
+                        "lng": 118.78,
+                    },
+                },
+                "payment_method": "wechat",
+            },
+        )
+        assert r.status_code == 201, r.text
+        delivery = r.json()
+        assert delivery["status"] == "awaiting_payment"
+        r = httpx.post(
+            f"{stack.api}/v1/sim/payments/{delivery['payment']['payment_id']}",
+            headers={"Authorization": f"Bearer {admin}"},
+            json={"outcome": "succeeded"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        for _ in range(100):
+            status = httpx.get(f"{stack.api}/v1/orders/{delivery['order_id']}", headers=app).json()[
+                "status"
+            ]
+            if status == "fulfilling":
+                break
+            time.sleep(0.1)
+        assert status == "fulfilling"
         stock = httpx.get(
             f"{stack.api}/v1/admin/stock/S-HZ-01/MILK-1L",
             headers={"Authorization": f"Bearer {admin}"},

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.db import make_engine
+from adapters.payment_gateway import HttpPaymentGateway
 from domain.orders import (
     Address,
     FulfilmentChoice,
@@ -30,6 +31,8 @@ from domain.orders import (
     order_workflow_id,
 )
 from tests import factories as f
+from tests.servers import serve
+from workers.gateway_sim import create_sim_app
 from workers.migrate import migrate
 from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
 from workers.worker import build_worker
@@ -41,15 +44,16 @@ QUEUE = "record"
 SHORT = Timeouts(payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2)
 
 
-async def run_path(
+async def run_path(  # type: ignore[no-untyped-def]
     client: Client,
     engine,
     name: str,
     *,
     mode: str,
-    method: str,  # type: ignore[no-untyped-def]
+    method: str,
     actions: list[StaffAction],
     pay: str | None = None,
+    member: bool = False,
 ) -> None:
     loc = f.location(engine)
     sku = f.sku(engine, price=1290)
@@ -67,6 +71,7 @@ async def run_path(
         lines=[LineRequest(sku=sku, qty=2)],
         fulfilment=choice,
         payment_method=method,
+        member_phone=f.phone() if member else None,
     )
     handle = await client.start_workflow(
         OrderWorkflow.run,
@@ -110,69 +115,87 @@ async def main() -> None:
         url = f"sqlite:///{tmp}/oms.db"
         migrate(url)
         engine = make_engine(url)
-        async with build_worker(env.client, engine, task_queue=QUEUE):
-            a = StaffAction
-            await run_path(
-                env.client,
-                engine,
-                "pickup",
-                mode="pickup",
-                method="cash",
-                actions=[a("accept"), a("picked"), a("pickup")],
-            )
-            await run_path(
-                env.client,
-                engine,
-                "delivery",
-                mode="delivery",
-                method="wechat",
-                pay="succeeded",
-                actions=[
-                    a("accept"),
-                    a("picked"),
-                    a("ship", carrier="SF", tracking_no="SF1"),
-                    a("deliver"),
-                ],
-            )
-            await run_path(
-                env.client,
-                engine,
-                "delivery-auto-confirm",
-                mode="delivery",
-                method="wechat",
-                pay="succeeded",
-                actions=[a("accept"), a("picked"), a("ship", carrier="SF", tracking_no="SF2")],
-            )
-            await run_path(
-                env.client, engine, "unpaid", mode="delivery", method="wechat", actions=[]
-            )
-            await run_path(
-                env.client,
-                engine,
-                "payment-failed",
-                mode="delivery",
-                method="alipay",
-                pay="failed",
-                actions=[],
-            )
-            await run_path(env.client, engine, "lapsed", mode="pickup", method="cash", actions=[])
-            await run_path(
-                env.client,
-                engine,
-                "rejected",
-                mode="pickup",
-                method="cash",
-                actions=[a("reject", reason="no staff")],
-            )
-            await run_path(
-                env.client,
-                engine,
-                "pickup-expired",
-                mode="pickup",
-                method="cash",
-                actions=[a("accept"), a("picked")],
-            )
+        with serve(create_sim_app("record", seed=1)) as gateway_url:
+            await record_all(env.client, engine, gateway_url)
     await env.shutdown()
+
+
+async def record_all(client: Client, engine, gateway_url: str) -> None:  # type: ignore[no-untyped-def]
+    a = StaffAction
+    async with build_worker(
+        client,
+        engine,
+        task_queue=QUEUE,
+        gateway=HttpPaymentGateway(gateway_url),
+        notify_url="http://127.0.0.1:9/unused",
+    ):
+        await run_path(
+            client,
+            engine,
+            "pickup",
+            mode="pickup",
+            method="cash",
+            actions=[a("accept"), a("picked"), a("pickup")],
+        )
+        await run_path(
+            client,
+            engine,
+            "delivery",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[
+                a("accept"),
+                a("picked"),
+                a("ship", carrier="SF", tracking_no="SF1"),
+                a("deliver"),
+            ],
+        )
+        await run_path(
+            client,
+            engine,
+            "delivery-auto-confirm",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[a("accept"), a("picked"), a("ship", carrier="SF", tracking_no="SF2")],
+        )
+        await run_path(client, engine, "unpaid", mode="delivery", method="wechat", actions=[])
+        await run_path(
+            client,
+            engine,
+            "payment-failed",
+            mode="delivery",
+            method="alipay",
+            pay="failed",
+            actions=[],
+        )
+        await run_path(client, engine, "lapsed", mode="pickup", method="cash", actions=[])
+        await run_path(
+            client,
+            engine,
+            "rejected",
+            mode="pickup",
+            method="cash",
+            actions=[a("reject", reason="no staff")],
+        )
+        await run_path(
+            client,
+            engine,
+            "pickup-expired",
+            mode="pickup",
+            method="cash",
+            actions=[a("accept"), a("picked")],
+        )
+        await run_path(
+            client,
+            engine,
+            "member-pickup",
+            mode="pickup",
+            method="cash",
+            actions=[a("accept"), a("picked"), a("pickup")],
+            member=True,
+        )
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.payment_gateway import HttpPaymentGateway
 from adapters.settings import Settings
 from api.app import create_app
 from tests import factories as f
-from tests.conftest import uid
+from tests.conftest import WEBHOOK_SECRET, uid
+from tests.servers import free_port, serve
 from workers.worker import build_worker
 
 ADMIN = "test-admin-token-0123456789"
@@ -55,13 +57,17 @@ class Stack:
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 async def stack(
-    request: pytest.FixtureRequest, dev_env: WorkflowEnvironment, tmp_path_factory: Any
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    gateway_url: str,
+    tmp_path_factory: Any,
 ) -> AsyncIterator[Stack]:
     engine: Engine = request.getfixturevalue(
         "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     )
     home: Path = tmp_path_factory.mktemp("home")
     queue = uid("tq-")
+    api_port = free_port()
     settings = Settings(
         home=home,
         task_queue=queue,
@@ -69,13 +75,24 @@ async def stack(
         env="dev",
         payment_timeout_s=900,
         accept_timeout_s=600,
+        payment_webhook_secret=WEBHOOK_SECRET,
+        gateway_url=gateway_url,
+        api_url=f"http://127.0.0.1:{api_port}",
     )
 
     async def connect() -> Client:
         return dev_env.client
 
-    async with build_worker(dev_env.client, engine, task_queue=queue):
-        app = create_app(settings, engine, connect)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
-            yield Stack(http, engine, dev_env.client, settings)
+    gateway = HttpPaymentGateway(gateway_url)
+    async with build_worker(
+        dev_env.client,
+        engine,
+        task_queue=queue,
+        gateway=gateway,
+        notify_url=f"{settings.api_base_url}/v1/payments/webhook",
+    ):
+        app = create_app(settings, engine, connect, gateway=gateway)
+        with serve(app, api_port):  # the gateway's webhooks reach the API over real HTTP
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
+                yield Stack(http, engine, dev_env.client, settings)

@@ -30,6 +30,7 @@ def test_every_service_the_product_needs_is_there(compose: dict) -> None:
         "migrate",
         "api",
         "worker",
+        "gateway",
     ):
         assert name in services, name
     assert "postgres" in services["temporal"]["environment"]["DB"]

@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.inventory import InventoryRepository
+from adapters.payment_gateway import HttpPaymentGateway
 from adapters.read_model import ReadModel
 from domain.orders import (
     FulfilmentChoice,
@@ -35,9 +36,17 @@ TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_c
 
 
 @pytest.fixture
-async def client(ts_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Client]:
+async def client(
+    ts_env: WorkflowEnvironment, sqlite_engine: Engine, gateway_url: str
+) -> AsyncIterator[Client]:
     queue = uid("tq-")
-    async with build_worker(ts_env.client, sqlite_engine, task_queue=queue):
+    async with build_worker(
+        ts_env.client,
+        sqlite_engine,
+        task_queue=queue,
+        gateway=HttpPaymentGateway(gateway_url),
+        notify_url="http://127.0.0.1:9/unused",
+    ):
         ts_env.client.__dict__["_test_queue"] = queue
         yield ts_env.client
 

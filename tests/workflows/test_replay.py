@@ -18,7 +18,18 @@ HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 
 def test_there_are_histories_of_every_path() -> None:
     names = {p.name.split(".")[0] for p in HISTORIES}
-    assert {"pickup", "delivery", "unpaid", "lapsed", "rejected", "pickup-expired"} <= names
+    paths = {
+        "pickup",
+        "delivery",
+        "unpaid",
+        "payment-failed",
+        "lapsed",
+        "rejected",
+        "pickup-expired",
+        "delivery-auto-confirm",
+    }
+    assert paths <= names, "histories of today's code"
+    assert {f"v1-{p}" for p in paths} <= names, "histories recorded before payments opened"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.name)

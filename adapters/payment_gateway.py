@@ -1,0 +1,118 @@
+"""The payment gateway behind a small port: create payments and refunds over HTTP (httpx, with
+idempotency keys), and verify the gateway's signed webhooks (HMAC-SHA256 over the raw body)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+WEBHOOK_WINDOW_S = 300
+
+
+class PaymentDeclined(Exception):
+    """The gateway refused the payment for good (a business outcome, not a fault)."""
+
+
+class GatewayUnavailable(Exception):
+    """The gateway failed or timed out; the call may be retried with the same key."""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str
+    payment_id: str
+    status: str  # succeeded | failed | refunded
+    amount: int
+    timestamp: int
+
+
+class PaymentGateway(Protocol):
+    def create_payment(
+        self, *, payment_id: str, amount: int, method: str, notify_url: str
+    ) -> dict[str, Any]: ...
+
+    def refund(self, *, refund_id: str, payment_id: str, amount: int) -> dict[str, Any]: ...
+
+    def drive(self, payment_id: str, outcome: str) -> dict[str, Any]: ...
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_webhook(
+    secret: str, body: bytes, signature: str | None, *, now: float | None = None
+) -> WebhookEvent:
+    """The event in a webhook body whose signature and timestamp check out; ValueError else."""
+    expected = sign(secret, body)
+    if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
+        raise ValueError("bad signature")
+    try:
+        data = json.loads(body)
+        event = WebhookEvent(
+            str(data["event_id"]),
+            str(data["payment_id"]),
+            str(data["status"]),
+            int(data["amount"]),
+            int(data["timestamp"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError("malformed event") from exc
+    if abs((now if now is not None else time.time()) - event.timestamp) > WEBHOOK_WINDOW_S:
+        raise ValueError("stale event")
+    return event
+
+
+class HttpPaymentGateway:
+    """Talks to the gateway's HTTP API; every write carries an Idempotency-Key."""
+
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    def _post(self, path: str, body: dict[str, Any], *, key: str) -> dict[str, Any]:
+        try:
+            r = self.client.post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.HTTPError as exc:
+            raise GatewayUnavailable(f"{path}: {type(exc).__name__}") from exc
+        if r.status_code == 402:
+            raise PaymentDeclined(r.json().get("reason", "declined"))
+        if r.status_code >= 500 or r.status_code == 429:
+            raise GatewayUnavailable(f"{path}: HTTP {r.status_code}")
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def create_payment(
+        self, *, payment_id: str, amount: int, method: str, notify_url: str
+    ) -> dict[str, Any]:
+        return self._post(
+            "/payments",
+            {
+                "payment_id": payment_id,
+                "amount": amount,
+                "method": method,
+                "notify_url": notify_url,
+            },
+            key=f"pay:{payment_id}",
+        )
+
+    def refund(self, *, refund_id: str, payment_id: str, amount: int) -> dict[str, Any]:
+        return self._post(
+            "/refunds",
+            {"refund_id": refund_id, "payment_id": payment_id, "amount": amount},
+            key=f"refund:{refund_id}",
+        )
+
+    def drive(self, payment_id: str, outcome: str) -> dict[str, Any]:
+        return self._post(
+            f"/payments/{payment_id}/complete",
+            {"outcome": outcome},
+            key=f"drive:{payment_id}:{outcome}",
+        )
