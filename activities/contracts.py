@@ -25,6 +25,7 @@ USE_COUPONS = "use_coupons"
 REDEEM_POINTS = "redeem_points"
 CREATE_PAYMENT = "create_payment"
 EARN_POINTS = "earn_points"
+RECORD_PARTS = "record_parts"
 RESTORE_POINTS = "restore_points"
 
 
@@ -62,6 +63,7 @@ class PlanRequest:
     excluded: list[str] = field(default_factory=list)
     lines: list[LineRequest] | None = None  # what to reserve (gifts included); default: request
     gift_skus: list[str] = field(default_factory=list)  # may be dropped when out of stock
+    id_prefix: str | None = None  # of the parts' fulfilment ids; default "<order>-F"
 
 
 @dataclass
@@ -73,6 +75,13 @@ class RecordOrder:
     member_id: str | None
     payment_id: str
     payment_status: str
+
+
+@dataclass
+class PartsRecord:
+    order_id: str
+    parts: list[PlannedPart]
+    why: str
 
 
 @dataclass

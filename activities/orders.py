@@ -53,6 +53,7 @@ class OrderActivities:
             self.redeem_points,
             self.restore_points,
             self.earn_points,
+            self.record_parts,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -175,7 +176,7 @@ class OrderActivities:
                     excluded=frozenset(plan.excluded),
                     channel_rule=channel_rule,
                 ),
-                id_prefix=f"{req.order_id}-F",
+                id_prefix=plan.id_prefix or f"{req.order_id}-F",
             )
             if self.inventory.reserve(req.order_id, parts, day=day):
                 return parts
@@ -194,6 +195,18 @@ class OrderActivities:
             payment_id=rec.payment_id,
             payment_status=rec.payment_status,
         )
+
+    @activity.defn(name=c.RECORD_PARTS)
+    def record_parts(self, rec: c.PartsRecord) -> None:
+        for part in rec.parts:
+            self.read_model.add_fulfilment(rec.order_id, part)
+            self.read_model.add_timeline(
+                rec.order_id,
+                key=f"{part.fulfilment_id}:routed",
+                event="rerouted",
+                detail=f"{rec.why}: {part.fulfilment_id} to {part.location_id}: "
+                + "; ".join(part.reasons[:3]),
+            )
 
     @activity.defn(name=c.PAY_STORED_VALUE)
     def pay_stored_value(self, pay: c.StoredValuePayment) -> None:

@@ -57,6 +57,8 @@ class OrderWorkflow:
         self.parts: list[PlannedPart] = []
         self.results: dict[str, FulfilmentState] = {}
         self.member_id: str | None = None
+        self.reroutes = 0
+        self.unserved: list[PlannedPart] = []
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -253,24 +255,8 @@ class OrderWorkflow:
 
     async def _fulfil(self) -> None:
         await self._set_status("fulfilling", "dispatched", f"{len(self.parts)} part(s) dispatched")
-        handles = []
-        for part in self.parts:
-            handles.append(
-                await workflow.start_child_workflow(
-                    FulfilmentWorkflow.run,
-                    FulfilmentInput(self.req.order_id, part, self.inp.timeouts),
-                    id=fulfilment_workflow_id(part.fulfilment_id),
-                    static_summary=f"{part.mode} part of {self.req.order_id} at {part.location_id}",
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(LOCATION_IDS, [part.location_id]),
-                            SearchAttributePair(CHANNEL, self.req.channel),
-                        ]
-                    ),
-                )
-            )
-        for state in await asyncio.gather(*handles):
-            self.results[state.fulfilment_id] = state
+        tried: set[str] = set()
+        await asyncio.gather(*(self._run_part(part, tried) for part in list(self.parts)))
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
         if done and self.member_id and self.pricing and workflow.patched("earn-points"):
             earned = self.pricing.payable_amount // 100  # 1 point per full yuan paid
@@ -286,6 +272,68 @@ class OrderWorkflow:
             )
         else:
             await self._set_status("cancelled", "cancelled", "no part could be fulfilled")
+
+    async def _run_part(self, part: PlannedPart, tried: set[str]) -> None:
+        """Run one part at its location; a part the store rejects or lets lapse is routed again
+        to the next best location, never back to one that refused it."""
+        handle = await workflow.start_child_workflow(
+            FulfilmentWorkflow.run,
+            FulfilmentInput(self.req.order_id, part, self.inp.timeouts),
+            id=fulfilment_workflow_id(part.fulfilment_id),
+            static_summary=f"{part.mode} part of {self.req.order_id} at {part.location_id}",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(LOCATION_IDS, [part.location_id]),
+                    SearchAttributePair(CHANNEL, self.req.channel),
+                ]
+            ),
+        )
+        state = await handle
+        self.results[state.fulfilment_id] = state
+        if state.status != "rejected" or not workflow.patched("reroute"):
+            return
+        tried.add(part.location_id)
+        self.reroutes += 1
+        try:
+            again: list[PlannedPart] = await run_local(
+                c.PLAN_AND_RESERVE,
+                c.PlanRequest(
+                    self.req,
+                    workflow.now().date().isoformat(),
+                    self.inp.min_credit_score,
+                    excluded=sorted(tried),
+                    lines=part.lines,
+                    id_prefix=f"{self.req.order_id}-R{self.reroutes}",
+                ),
+                result_type=list[PlannedPart],
+                summary=f"route {part.fulfilment_id} again",
+            )
+        except (ActivityError, ApplicationError):  # no other location can take it
+            self.unserved.append(part)
+            await run_local(
+                c.PROJECT_ORDER,
+                c.OrderProjection(
+                    self.req.order_id,
+                    self.status,
+                    f"unserved:{part.fulfilment_id}",
+                    f"no other location can serve {part.fulfilment_id}",
+                ),
+                summary="record the unserved part",
+            )
+            return
+        self.parts += again
+        workflow.upsert_search_attributes(
+            [LOCATION_IDS.value_set(sorted({p.location_id for p in self.parts}))]
+        )
+        await run_local(
+            c.RECORD_PARTS,
+            c.PartsRecord(
+                self.req.order_id, again, f"{part.fulfilment_id} refused at {part.location_id}"
+            ),
+            summary="record the new parts",
+        )
+        self._details(f"{part.fulfilment_id} routed again")
+        await asyncio.gather(*(self._run_part(p, tried) for p in again))
 
     # --- read-outs -------------------------------------------------------------------------
 

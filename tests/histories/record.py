@@ -106,6 +106,51 @@ async def run_path(  # type: ignore[no-untyped-def]
         pass  # this path never dispatched a part
 
 
+async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyped-def]
+    """A delivery whose first store lets the accept window lapse; the next store delivers."""
+    sku = f.sku(engine, price=990)
+    for priority in (1, 2):
+        f.stock(engine, f.location(engine, priority=priority), sku, 5)
+    oid = "O-rerouted"
+    req = OrderRequest(
+        order_id=oid,
+        channel="app",
+        channel_order_id="rerouted",
+        lines=[LineRequest(sku=sku, qty=2)],
+        fulfilment=FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU)),
+        payment_method="wechat",
+    )
+    handle = await client.start_workflow(
+        OrderWorkflow.run,
+        OrderInput(req, SHORT),
+        id=order_workflow_id(oid),
+        task_queue=QUEUE,
+        execution_timeout=timedelta(minutes=5),
+    )
+    accepted = await handle.execute_update(OrderWorkflow.submit)
+    await handle.signal(
+        OrderWorkflow.payment_result,
+        PaymentResult(accepted.payment_id, "succeeded", "evt-rerouted"),
+    )
+    fh = client.get_workflow_handle_for(
+        FulfilmentWorkflow.run, fulfilment_workflow_id(f"{oid}-R1-1")
+    )
+    for _ in range(200):
+        try:
+            await fh.describe()
+            break
+        except Exception:
+            await asyncio.sleep(0.05)
+    for action in (
+        StaffAction("accept"),
+        StaffAction("picked"),
+        StaffAction("ship", carrier="SF", tracking_no="SF3"),
+    ):
+        await fh.execute_update(FulfilmentWorkflow.act, action)
+    await handle.result()
+    (HERE / "rerouted.order.json").write_text((await handle.fetch_history()).to_json())
+
+
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bundled_binary("temporal"), data_converter=DATA_CONVERTER, ui=False
@@ -196,6 +241,7 @@ async def record_all(client: Client, engine, gateway_url: str) -> None:  # type:
             actions=[a("accept"), a("picked"), a("pickup")],
             member=True,
         )
+        await run_rerouted(client, engine)
 
 
 if __name__ == "__main__":

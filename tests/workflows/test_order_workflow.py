@@ -48,6 +48,7 @@ async def client(
         notify_url="http://127.0.0.1:9/unused",
     ):
         ts_env.client.__dict__["_test_queue"] = queue
+        ts_env.client.__dict__["_env"] = ts_env
         yield ts_env.client
 
 
@@ -278,3 +279,59 @@ async def test_an_unpaid_order_gives_back_its_coupon_and_points(
     coupon = {c["code"]: c for c in promos.list_coupons()}[code]
     assert (coupon["held"], coupon["used"]) == (0, 0)
     assert members.view(member.member_id)["points"] == 1000
+
+
+async def test_a_part_the_store_lets_lapse_is_routed_to_the_next_best_location(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    from domain.orders import Address
+
+    sku = f.sku(sqlite_engine, price=990)
+    first = f.location(sqlite_engine, priority=1)
+    second = f.location(sqlite_engine, priority=2)
+    f.stock(sqlite_engine, first, sku, 5)
+    f.stock(sqlite_engine, second, sku, 5)
+    req = OrderRequest(
+        order_id=uid("O"),
+        channel="app",
+        channel_order_id=uid(),
+        lines=[LineRequest(sku, 2)],
+        fulfilment=FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU)),
+        payment_method="stored_value",
+    )
+    from adapters.members import MemberRepository
+
+    members = MemberRepository(sqlite_engine)
+    member, _ = members.ensure(f.phone())
+    members.top_up(member.member_id, 5000, key=uid("topup-"))
+    req.member_phone = member.phone
+    handle = await start(client, req)
+    # The first store lets the accept window pass; the part goes to the second store.
+    rerouted = client.get_workflow_handle_for(
+        FulfilmentWorkflow.run, fulfilment_workflow_id(f"{req.order_id}-R1-1")
+    )
+    await ts_sleep(client, TIMEOUTS.accept_s + 5)
+    state = await rerouted.query(FulfilmentWorkflow.current)
+    assert state.location_id == second and state.status == "dispatched"
+    assert reserved(sqlite_engine, first, sku) == 0 and reserved(sqlite_engine, second, sku) == 2
+    for action in (
+        StaffAction("accept"),
+        StaffAction("picked"),
+        StaffAction("ship", carrier="JD", tracking_no="JD1"),
+        StaffAction("deliver"),
+    ):
+        await rerouted.execute_update(FulfilmentWorkflow.act, action)
+    assert await handle.result() == "completed"
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [(x["location_id"], x["status"]) for x in view["fulfilments"]] == [
+        (first, "rejected"),
+        (second, "delivered"),
+    ]
+    assert any(t["event"] == "rerouted" for t in view["timeline"])
+
+
+async def ts_sleep(client: Client, seconds: float) -> None:
+    """Let time pass on the time-skipping server."""
+    env = client.__dict__["_env"]
+    await env.sleep(seconds)
