@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -12,6 +12,8 @@ from adapters.tables import ChannelConfig, Location, Sku, utcnow
 from domain.pricing import CatalogItem
 from domain.routing import ChannelRule, Site
 
+M = TypeVar("M", Location, Sku)
+
 
 class CatalogRepository:
     def __init__(self, engine: Engine) -> None:
@@ -19,24 +21,20 @@ class CatalogRepository:
 
     def put_location(self, location_id: str, data: dict[str, Any]) -> tuple[Location, bool]:
         """Create or replace a location; True when it is new."""
-        with session_scope(self.engine) as s:
-            row = s.get(Location, location_id)
-            created = row is None
-            row = row or Location(location_id=location_id, **data)
-            for k, v in data.items():
-                setattr(row, k, v)
-            row.updated_at = utcnow()
-            s.add(row)
-            return row, created
+        return self._put(Location(location_id=location_id, **data), location_id, data)
 
     def put_sku(self, sku: str, data: dict[str, Any]) -> tuple[Sku, bool]:
+        """Create or replace a SKU; True when it is new."""
+        return self._put(Sku(sku=sku, **data), sku, data)
+
+    def _put(self, new: M, key: str, data: dict[str, Any]) -> tuple[M, bool]:
         with session_scope(self.engine) as s:
-            row = s.get(Sku, sku)
+            row = s.get(type(new), key)
             created = row is None
-            row = row or Sku(sku=sku, **data)
+            row = row or new
             for k, v in data.items():
                 setattr(row, k, v)
-            row.updated_at = utcnow()
+            row.updated_at = utcnow()  # type: ignore[attr-defined]
             s.add(row)
             return row, created
 

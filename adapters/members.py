@@ -61,20 +61,13 @@ class MemberRepository:
         with session_scope(self.engine) as s:
             seen = s.exec(select(StoredValueEntry.id).where(StoredValueEntry.key == key)).first()
             if seen is None:
-                res = s.execute(
-                    text(
-                        "UPDATE member SET stored_value_amount = stored_value_amount + :d "
-                        "WHERE member_id = :m AND stored_value_amount + :d >= 0"
-                    ),
-                    {"d": delta, "m": member_id},
+                _add_to_balance(
+                    s,
+                    member_id,
+                    "stored_value_amount",
+                    delta,
+                    refusal="stored value balance is too low",
                 )
-                if res.rowcount != 1:  # type: ignore[attr-defined]
-                    if s.get(Member, member_id) is None:
-                        raise NotFound(f"member {member_id} does not exist")
-                    raise InvalidRequest(
-                        "stored value balance is too low",
-                        details={"member_id": member_id, "amount": -delta},
-                    )
                 s.add(
                     StoredValueEntry(
                         key=key, member_id=member_id, kind=kind, delta=delta, order_id=order_id
@@ -140,20 +133,9 @@ class MemberRepository:
         with session_scope(self.engine) as s:
             if s.exec(select(PointsEntry.id).where(PointsEntry.key == key)).first() is not None:
                 return
-            res = s.execute(
-                text(
-                    "UPDATE member SET points = points + :d "
-                    "WHERE member_id = :m AND points + :d >= 0"
-                ),
-                {"d": delta, "m": member_id},
+            _add_to_balance(
+                s, member_id, "points", delta, refusal="the points balance cannot go below zero"
             )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                if s.get(Member, member_id) is None:
-                    raise NotFound(f"member {member_id} does not exist")
-                raise InvalidRequest(
-                    "the points balance cannot go below zero",
-                    details={"member_id": member_id, "delta": delta},
-                )
             s.add(
                 PointsEntry(
                     key=key,
@@ -212,3 +194,20 @@ def _record_conflict(
                 incoming=incoming,
             )
         )
+
+
+def _add_to_balance(s: Session, member_id: str, column: str, delta: int, *, refusal: str) -> None:
+    """Add `delta` to a member's balance in one conditional update: never below zero, no lost
+    update under concurrency."""
+    assert column in ("points", "stored_value_amount")
+    res = s.execute(
+        text(
+            f"UPDATE member SET {column} = {column} + :d WHERE member_id = :m "
+            f"AND {column} + :d >= 0"
+        ),
+        {"d": delta, "m": member_id},
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        if s.get(Member, member_id) is None:
+            raise NotFound(f"member {member_id} does not exist")
+        raise InvalidRequest(refusal, details={"member_id": member_id, "delta": delta})

@@ -25,7 +25,7 @@ from adapters.tables import (
     utcnow,
 )
 from domain.errors import InvalidRequest
-from domain.orders import OrderRequest, PlannedPart, Pricing
+from domain.orders import OrderRequest, PlannedPart, PricedLine, Pricing
 
 
 class ReadModel:
@@ -333,19 +333,7 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
         "status": o.status,
         "created_at": o.created_at.isoformat(),
         "pricing": {
-            "lines": [
-                {
-                    "sku": ln.sku,
-                    "qty": ln.qty,
-                    "unit_price_amount": ln.unit_price_amount,
-                    "discount_amount": ln.discount_amount,
-                    "paid_amount": ln.paid_amount,
-                    "gift": ln.gift,
-                    "points_amount": ln.points_amount,
-                    "promotions": ln.detail,
-                }
-                for ln in lines
-            ],
+            "lines": [line_view(ln) for ln in lines],
             "subtotal_amount": o.subtotal_amount,
             "discount_amount": o.discount_amount,
             "points_redeemed": o.points_redeemed,
@@ -395,3 +383,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 def promotion_list(promotions: dict[str, int]) -> list[dict[str, Any]]:
     """A line's promotions as the API shows them."""
     return [{"promotion_id": p, "amount": a} for p, a in promotions.items()]
+
+
+def line_view(ln: OrderLine | PricedLine) -> dict[str, Any]:
+    """A priced line as the API shows it, from the read model or straight from pricing."""
+    promotions = ln.detail if isinstance(ln, OrderLine) else promotion_list(ln.promotions)
+    return {
+        "sku": ln.sku,
+        "qty": ln.qty,
+        "unit_price_amount": ln.unit_price_amount,
+        "discount_amount": ln.discount_amount,
+        "paid_amount": ln.paid_amount,
+        "gift": ln.gift,
+        "points_amount": ln.points_amount,
+        "promotions": promotions,
+    }

@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
-from domain.errors import DomainError
+from domain.errors import DomainError, error_from_code
 
 STATUS_BY_CODE = {
     "invalid_request": 422,
@@ -33,6 +35,18 @@ STATUS_BY_CODE = {
     "payment_unavailable": 503,
 }
 log = logging.getLogger("oms.api")
+
+
+def refusal(err: WorkflowUpdateFailedError) -> Exception:
+    """The domain error behind a workflow update's refusal (its ApplicationError type is the
+    documented code), or the update error itself when it is something else."""
+    cause = err.cause
+    if not isinstance(cause, ApplicationError):
+        return err
+    details = cause.details[0] if cause.details else {}
+    return error_from_code(
+        cause.type or "invalid_request", cause.message, details if isinstance(details, dict) else {}
+    )
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from adapters.tokens import Principal
 from api.deps import Services, caller, order_scope, require_role, services
+from api.errors import refusal
 from api.schemas import ClientId, OrderIn
-from domain.errors import Forbidden, InvalidRequest, NotFound, error_from_code
+from domain.errors import Forbidden, InvalidRequest, NotFound
 from domain.members import normalise_phone
 from domain.orders import (
     Address,
@@ -149,15 +149,7 @@ async def start_order(svc: Services, req: OrderRequest) -> None:
             OrderWorkflow.submit, start_workflow_operation=op
         )
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            details = cause.details[0] if cause.details else {}
-            raise error_from_code(
-                cause.type or "invalid_request",
-                cause.message,
-                details if isinstance(details, dict) else {},
-            ) from None
-        raise
+        raise refusal(err) from None
 
 
 @router.get("/orders/{order_id}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from adapters.read_model import promotion_list
+from adapters.read_model import line_view
 from adapters.tokens import Principal
 from api.deps import Services, caller, require_role, services
 from api.routes.orders import channel_of, order_request
@@ -21,19 +21,7 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 
 def pricing_view(p: Pricing) -> dict[str, Any]:
     return {
-        "lines": [
-            {
-                "sku": ln.sku,
-                "qty": ln.qty,
-                "unit_price_amount": ln.unit_price_amount,
-                "discount_amount": ln.discount_amount,
-                "paid_amount": ln.paid_amount,
-                "gift": ln.gift,
-                "points_amount": ln.points_amount,
-                "promotions": promotion_list(ln.promotions),
-            }
-            for ln in p.lines
-        ],
+        "lines": [line_view(ln) for ln in p.lines],
         "subtotal_amount": p.subtotal_amount,
         "discount_amount": p.discount_amount,
         "points_redeemed": p.points_redeemed,

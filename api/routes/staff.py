@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.read_model import fulfilment_view
 from adapters.tokens import Principal
 from api.deps import Services, caller, location_scope, services
+from api.errors import refusal
 from api.schemas import ClientId, PickedIn, PickupIn, ReasonIn, ShipIn
-from domain.errors import InvalidTransition, NotFound, error_from_code
+from domain.errors import InvalidTransition, NotFound
 from domain.fulfilment import already_applied
 from domain.orders import LineRequest, StaffAction, fulfilment_workflow_id
 from workflows.fulfilment import FulfilmentWorkflow
@@ -45,15 +45,7 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     try:
         await handle.execute_update(FulfilmentWorkflow.act, action)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            details = cause.details[0] if cause.details else {}
-            raise error_from_code(
-                cause.type or "invalid_request",
-                cause.message,
-                details if isinstance(details, dict) else {},
-            ) from None
-        raise
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
