@@ -26,6 +26,9 @@ REDEEM_POINTS = "redeem_points"
 CREATE_PAYMENT = "create_payment"
 EARN_POINTS = "earn_points"
 RECORD_PARTS = "record_parts"
+RECORD_REFUND = "record_refund"
+EXECUTE_REFUND = "execute_refund"
+GIVE_BACK_COUPONS = "give_back_coupons"
 RESTORE_POINTS = "restore_points"
 
 
@@ -75,6 +78,22 @@ class RecordOrder:
     member_id: str | None
     payment_id: str
     payment_status: str
+
+
+@dataclass
+class RefundOrder:
+    """Give back `amount` fen to the order's tender and `points` to the member; keyed by
+    `refund_id`, so repeating it changes nothing."""
+
+    order_id: str
+    refund_id: str
+    payment_id: str
+    method: str
+    member_id: str | None
+    amount: int
+    points: int
+    reason: str
+    lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -178,6 +178,24 @@ class ReadModel:
             row.updated_at = utcnow()
             s.add(row)
 
+    def refunds(self, status: str | None) -> list[dict[str, Any]]:
+        with session_scope(self.engine) as s:
+            q = select(Refund).order_by(col(Refund.created_at))
+            if status:
+                q = q.where(Refund.status == status)
+            return [
+                {
+                    "refund_id": r.refund_id,
+                    "order_id": r.order_id,
+                    "amount": r.amount,
+                    "reason": r.reason,
+                    "status": r.status,
+                    "lines": r.lines,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in s.exec(q)
+            ]
+
     def add_timeline(self, order_id: str, *, key: str, event: str, detail: str) -> None:
         with session_scope(self.engine) as s:
             _timeline(s, order_id, key, event, detail)

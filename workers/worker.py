@@ -14,12 +14,14 @@ from temporalio.worker import Worker
 
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
+from activities.refunds import RefundActivities
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pricing import PricingService
+from adapters.promotions import CouponBook
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from workers.temporal import connect
@@ -40,7 +42,13 @@ def build_activities(
         read_model=ReadModel(engine),
         pricing=PricingService(engine),
     )
-    return [*acts.all(), payments.create_payment]
+    refunds = RefundActivities(
+        members=MemberRepository(engine),
+        read_model=ReadModel(engine),
+        gateway=gateway,
+        coupons=CouponBook(engine),
+    )
+    return [*acts.all(), payments.create_payment, *refunds.all()]  # type: ignore[list-item]
 
 
 def build_worker(

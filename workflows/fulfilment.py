@@ -50,6 +50,7 @@ class FulfilmentWorkflow:
         self._code: str | None = None
         self._code_hash: str | None = None
         self._lock = asyncio.Lock()
+        self._cancel: str | None = None
 
     @workflow.run
     async def run(self, inp: FulfilmentInput) -> FulfilmentState:
@@ -69,15 +70,32 @@ class FulfilmentWorkflow:
         timer = timers.get(before)
         try:
             await workflow.wait_condition(
-                lambda: self.state.status != before,
+                lambda: self.state.status != before or self._cancel is not None,
                 timeout=timedelta(seconds=timer[1]) if timer else None,
                 timeout_summary=timer[2] if timer else None,
             )
+            if self._cancel is not None and self.state.status == before:
+                await self._cancel_now(self._cancel)
         except TimeoutError:
             assert timer is not None
             async with self._lock:
                 if self.state.status == before:
                     await self._apply(StaffAction(action=timer[0], reason=f"{timer[2]} passed"))
+
+    # --- the order cancelled ----------------------------------------------------------------
+
+    @workflow.signal
+    def cancel(self, reason: str) -> None:
+        """The member cancelled the order: stop, unless the goods have already left."""
+        if self._cancel is None:
+            self._cancel = reason or "cancelled by the member"
+
+    async def _cancel_now(self, reason: str) -> None:
+        async with self._lock:
+            if self.state.status in ("dispatched", "accepted", "picked", "ready_for_pickup"):
+                await self._apply(StaffAction(action="cancel", reason=reason))
+            else:
+                self._cancel = None  # too late: shipped or handed over
 
     # --- staff actions -------------------------------------------------------------------
 
@@ -160,6 +178,12 @@ class FulfilmentWorkflow:
             )
         st.status = new
         await self._project(action.action, detail, fields)
+        if new in ("shipped", "picked_up") and workflow.patched("notify-parent"):
+            parent = workflow.info().parent
+            if parent is not None:  # tell the order: a cancel can no longer stop this part
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                    "part_handed_over", st.fulfilment_id
+                )
 
     async def _project(self, event: str, detail: str, fields: dict | None = None) -> None:
         st = self.state

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         GATEWAY_METHODS,
         FulfilmentInput,
         FulfilmentState,
+        LineRequest,
         OrderAccepted,
         OrderInput,
         PaymentResult,
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         fulfilment_workflow_id,
     )
     from domain.pricing import order_lines, without_gifts
+    from domain.refunds import refund_lines
     from workflows.common import run_local
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
@@ -43,6 +45,14 @@ GATEWAY_RETRY = RetryPolicy(
 )
 
 
+# A refund is never given up: retried with backoff until the tender takes it.
+REFUND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+
+
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
@@ -59,6 +69,13 @@ class OrderWorkflow:
         self.member_id: str | None = None
         self.reroutes = 0
         self.unserved: list[PlannedPart] = []
+        self.handed_over: set[str] = set()
+        self.started: set[str] = set()
+        self.cancel_reason: str | None = None
+        self.refunded_units: dict[str, int] = {}
+        self.refunded_amount = 0
+        self.refunds = 0
+        self.refund_tasks: list[asyncio.Future[None]] = []
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -79,6 +96,8 @@ class OrderWorkflow:
         else:
             await self._fulfil()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.refund_tasks:
+            await asyncio.gather(*self.refund_tasks)  # every refund paid back before closing
         return self.status
 
     # --- submission ------------------------------------------------------------------------
@@ -211,13 +230,15 @@ class OrderWorkflow:
         assert self.req.payment_method in GATEWAY_METHODS
         try:
             await workflow.wait_condition(
-                lambda: self.payment is not None,
+                lambda: self.payment is not None or self.cancel_reason is not None,
                 timeout=timedelta(seconds=self.inp.timeouts.payment_s),
                 timeout_summary="payment timeout",
             )
         except TimeoutError:
             return False
-        assert self.payment is not None and self.accepted is not None
+        if self.payment is None:  # cancelled by the member before paying
+            return False
+        assert self.accepted is not None
         await run_local(
             c.PROJECT_PAYMENT,
             c.PaymentProjection(self.accepted.payment_id, self.payment.outcome),
@@ -235,7 +256,11 @@ class OrderWorkflow:
     async def _cancel_unpaid(self) -> None:
         await self._release(self.parts, "unpaid")
         await self._give_back_rights("unpaid")
-        reason = "payment failed" if self.payment else "payment timed out"
+        reason = (
+            self.cancel_reason
+            or ("payment failed" if self.payment else None)
+            or "payment timed out"
+        )
         for part in self.parts:
             await run_local(
                 c.PROJECT_FULFILMENT,
@@ -288,8 +313,11 @@ class OrderWorkflow:
                 ]
             ),
         )
+        self.started.add(part.fulfilment_id)
         state = await handle
         self.results[state.fulfilment_id] = state
+        if state.status == "expired" and workflow.patched("refunds"):
+            await self._refund(part.lines, f"{part.fulfilment_id} not collected in time")
         if state.status != "rejected" or not workflow.patched("reroute"):
             return
         tried.add(part.location_id)
@@ -310,6 +338,8 @@ class OrderWorkflow:
             )
         except (ActivityError, ApplicationError):  # no other location can take it
             self.unserved.append(part)
+            if workflow.patched("refunds"):
+                await self._refund(part.lines, f"no location can serve {part.fulfilment_id}")
             await run_local(
                 c.PROJECT_ORDER,
                 c.OrderProjection(
@@ -334,6 +364,108 @@ class OrderWorkflow:
         )
         self._details(f"{part.fulfilment_id} routed again")
         await asyncio.gather(*(self._run_part(p, tried) for p in again))
+
+    # --- cancellation and refunds -----------------------------------------------------------
+
+    @workflow.signal
+    def part_handed_over(self, fulfilment_id: str) -> None:
+        self.handed_over.add(fulfilment_id)
+
+    @workflow.update
+    async def cancel(self, reason: str) -> str:
+        """Cancel before anything has shipped or been picked up: open parts stop (their stores
+        are told at once), stock is released, and what was paid goes back to its tender."""
+        self.cancel_reason = reason or "cancelled by the member"
+        if self.status == "awaiting_payment":
+            await workflow.wait_condition(lambda: self.status == "cancelled")
+            return self.status
+        await workflow.wait_condition(lambda: self.started >= {p.fulfilment_id for p in self.parts})
+        open_parts = [p for p in self.parts if p.fulfilment_id not in self.results]
+        for part in open_parts:
+            await workflow.get_external_workflow_handle(
+                fulfilment_workflow_id(part.fulfilment_id)
+            ).signal(FulfilmentWorkflow.cancel, self.cancel_reason)
+        await workflow.wait_condition(
+            lambda: all(
+                p.fulfilment_id in self.results or p.fulfilment_id in self.handed_over
+                for p in open_parts
+            )
+        )
+        stopped = [p for p in open_parts if self._status_of(p) == "cancelled"]
+        lines = [ln for p in stopped for ln in p.lines]
+        if lines:
+            await self._refund(lines, f"cancelled: {self.cancel_reason}")
+        if stopped and len(stopped) == len(self.parts) and self.req.coupon_codes:
+            await run_local(
+                c.GIVE_BACK_COUPONS,
+                c.CouponMove(self.req.order_id),
+                summary="give the coupons back",
+            )
+        if all(self._status_of(p) in ("cancelled", "rejected", "expired") for p in self.parts):
+            await workflow.wait_condition(lambda: self.status == "cancelled")
+        return self.status
+
+    @cancel.validator
+    def validate_cancel(self, reason: str) -> None:
+        if self.handed_over:
+            raise ApplicationError(
+                "part of the order has already shipped or been picked up",
+                {"handed_over": sorted(self.handed_over)},
+                type="already_shipped",
+                non_retryable=True,
+            )
+        if self.status not in ("awaiting_payment", "paid", "fulfilling") or self.cancel_reason:
+            raise ApplicationError(
+                f"an order that is {self.status} cannot be cancelled",
+                {"status": self.status},
+                type="invalid_transition",
+                non_retryable=True,
+            )
+
+    def _status_of(self, part: PlannedPart) -> str:
+        state = self.results.get(part.fulfilment_id)
+        return state.status if state else "open"
+
+    async def _refund(self, lines: list[LineRequest], reason: str) -> None:
+        """Give back the paid share of these units (gifts give nothing), as one keyed refund,
+        retried until it succeeds."""
+        assert self.pricing is not None and self.accepted is not None
+        purchased = {ln.sku: ln.qty for ln in self.pricing.lines if not ln.gift}
+        wanted: dict[str, int] = {}
+        for ln in lines:
+            left = purchased.get(ln.sku, 0) - self.refunded_units.get(ln.sku, 0)
+            wanted[ln.sku] = min(left, wanted.get(ln.sku, 0) + ln.qty)
+        back = refund_lines(self.pricing.lines, refunded=self.refunded_units, wanted=wanted)
+        if not back:
+            return
+        for r in back:
+            self.refunded_units[r.sku] = self.refunded_units.get(r.sku, 0) + r.qty
+        amount, points = sum(r.amount for r in back), sum(r.points for r in back)
+        self.refunded_amount += amount
+        self.refunds += 1
+        order = c.RefundOrder(
+            self.req.order_id,
+            f"R{self.req.order_id[1:]}-{self.refunds}",
+            self.accepted.payment_id,
+            self.req.payment_method,
+            self.member_id,
+            amount,
+            points,
+            reason,
+            [{"sku": r.sku, "qty": r.qty, "amount": r.amount} for r in back],
+        )
+        await run_local(c.RECORD_REFUND, order, summary=f"record refund of {yuan(amount)}")
+        # Paid back in the background: a tender that is down must not hold up the order.
+        self.refund_tasks.append(asyncio.ensure_future(self._pay_back(order)))
+
+    async def _pay_back(self, order: c.RefundOrder) -> None:
+        await workflow.execute_activity(
+            c.EXECUTE_REFUND,
+            order,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=REFUND_RETRY,
+            summary=f"refund {yuan(order.amount)} to {order.method}",
+        )
 
     # --- read-outs -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import select
 
 from adapters.db import session_scope
@@ -209,6 +209,16 @@ def stock_drift(_: Principal = Depends(admin), svc: Services = Depends(services)
     """Stock counters that disagree with the movement ledger (none, when all is well)."""
     drift = svc.inventory.drift()
     return {"ok": not drift, "drift": drift}
+
+
+@router.get("/refunds")
+def list_refunds(
+    status: str | None = Query(None, max_length=16),
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Refunds, e.g. `?status=pending`: those still being retried against their tender."""
+    return {"refunds": svc.read_model.refunds(status)}
 
 
 @router.put("/promotions/{promotion_id}")

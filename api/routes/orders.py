@@ -12,13 +12,13 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.tokens import Principal
 from api.deps import Services, caller, order_scope, require_role, services
 from api.errors import refusal
-from api.schemas import ClientId, OrderIn
-from domain.errors import Forbidden, InvalidRequest, NotFound
+from api.schemas import ClientId, OrderIn, ReasonIn
+from domain.errors import Forbidden, InvalidRequest, InvalidTransition, NotFound
 from domain.members import normalise_phone
 from domain.orders import (
     Address,
@@ -184,3 +184,28 @@ def list_orders(
         cursor=cursor,
     )
     return {"orders": orders, "next_cursor": nxt}
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_order(
+    order_id: ClientId,
+    body: ReasonIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Before anything has shipped or been picked up: open parts are cancelled (their stores
+    are told at once), stock is released, and what was paid is refunded to its tender."""
+    require_role(p, "channel")
+    await run_in_threadpool(order_scope, p, svc, order_id)
+    handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
+    try:
+        await handle.execute_update(OrderWorkflow.cancel, body.reason)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise InvalidTransition("the order is finished and cannot be cancelled") from None
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    assert view is not None
+    return await with_pickup_codes(svc, view)

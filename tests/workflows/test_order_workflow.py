@@ -335,3 +335,27 @@ async def ts_sleep(client: Client, seconds: float) -> None:
     """Let time pass on the time-skipping server."""
     env = client.__dict__["_env"]
     await env.sleep(seconds)
+
+
+async def test_an_expired_pickup_paid_by_stored_value_is_refunded_to_the_balance(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    from adapters.members import MemberRepository
+
+    req, loc, sku = new_order(sqlite_engine, method="stored_value")
+    req.channel = "app"
+    members = MemberRepository(sqlite_engine)
+    member, _ = members.ensure(f.phone())
+    members.top_up(member.member_id, 10_000, key=uid("topup-"))
+    req.member_phone = member.phone
+    handle = await start(client, req)
+    assert members.view(member.member_id)["stored_value_amount"] == 10_000 - 2500
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    assert await handle.result() == "cancelled"
+    assert members.view(member.member_id)["stored_value_amount"] == 10_000
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [(r["amount"], r["status"]) for r in view["refunds"]] == [(2500, "succeeded")]
+    assert reserved(sqlite_engine, loc, sku) == 0
