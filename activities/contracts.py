@@ -29,6 +29,17 @@ RECORD_PARTS = "record_parts"
 RECORD_REFUND = "record_refund"
 EXECUTE_REFUND = "execute_refund"
 GIVE_BACK_COUPONS = "give_back_coupons"
+LOWER_CREDIT = "lower_credit"
+
+
+@dataclass
+class CreditPenalty:
+    location_id: str
+    points: int
+    key: str
+    why: str
+
+
 RESTORE_POINTS = "restore_points"
 
 
@@ -115,6 +126,7 @@ class StockChange:
     order_id: str
     parts: list[PlannedPart]
     reason: str = ""
+    handed: dict[str, int] | None = None  # units that left per SKU (a short pick); None: all
 
 
 @dataclass

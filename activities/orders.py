@@ -54,6 +54,7 @@ class OrderActivities:
             self.restore_points,
             self.earn_points,
             self.record_parts,
+            self.lower_credit,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -196,6 +197,10 @@ class OrderActivities:
             payment_status=rec.payment_status,
         )
 
+    @activity.defn(name=c.LOWER_CREDIT)
+    def lower_credit(self, p: c.CreditPenalty) -> None:
+        self.catalog.lower_credit(p.location_id, p.points, key=p.key, why=p.why)
+
     @activity.defn(name=c.RECORD_PARTS)
     def record_parts(self, rec: c.PartsRecord) -> None:
         for part in rec.parts:
@@ -225,7 +230,7 @@ class OrderActivities:
     @activity.defn(name=c.DEDUCT_STOCK)
     def deduct_stock(self, change: c.StockChange) -> None:
         for part in change.parts:
-            self.inventory.deduct(change.order_id, part)
+            self.inventory.deduct(change.order_id, part, handed=change.handed)
 
     @activity.defn(name=c.PROJECT_ORDER)
     def project_order(self, p: c.OrderProjection) -> None:

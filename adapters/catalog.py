@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from adapters.db import session_scope
-from adapters.tables import ChannelConfig, Location, Sku, utcnow
+from adapters.tables import ChannelConfig, CreditEvent, Location, Sku, utcnow
 from domain.pricing import CatalogItem
 from domain.routing import ChannelRule, Site
 
@@ -53,6 +53,18 @@ class CatalogRepository:
     def list_skus(self) -> list[Sku]:
         with session_scope(self.engine) as s:
             return list(s.exec(select(Sku).order_by(Sku.sku)))
+
+    def lower_credit(self, location_id: str, points: int, *, key: str, why: str) -> None:
+        """Take `points` off a location's credit score (not below 0), once per `key`."""
+        with session_scope(self.engine) as s:
+            if s.get(CreditEvent, key) is not None:
+                return
+            row = s.get(Location, location_id, with_for_update=True)
+            if row is None:
+                return
+            row.credit_score = max(0, row.credit_score - points)
+            s.add(row)
+            s.add(CreditEvent(key=key, location_id=location_id, delta=-points, why=why))
 
     def channel_rule(self, channel: str) -> ChannelRule | None:
         with session_scope(self.engine) as s:

@@ -198,11 +198,22 @@ class InventoryRepository:
         """Give back what `part` reserved and has not yet deducted. Idempotent."""
         self._settle(order_id, part, kind="release", reason=reason)
 
-    def deduct(self, order_id: str, part: PlannedPart) -> None:
-        """Goods left the location: on_hand and reserved both drop. Idempotent."""
-        self._settle(order_id, part, kind="deduct", reason="handed over")
+    def deduct(
+        self, order_id: str, part: PlannedPart, *, handed: dict[str, int] | None = None
+    ) -> None:
+        """Goods left the location: the reservation ends and on_hand drops by what left
+        (`handed`, after a short pick; all of it by default). Idempotent."""
+        self._settle(order_id, part, kind="deduct", reason="handed over", handed=handed)
 
-    def _settle(self, order_id: str, part: PlannedPart, *, kind: str, reason: str) -> None:
+    def _settle(
+        self,
+        order_id: str,
+        part: PlannedPart,
+        *,
+        kind: str,
+        reason: str,
+        handed: dict[str, int] | None = None,
+    ) -> None:
         with session_scope(self.engine) as s:
             for line in part.lines:
                 base = f"{order_id}:{part.fulfilment_id}:{line.sku}"
@@ -210,7 +221,8 @@ class InventoryRepository:
                     continue
                 if _has_movement(s, f"release:{base}") or _has_movement(s, f"deduct:{base}"):
                     continue
-                on_hand_delta = -line.qty if kind == "deduct" else 0
+                left = line.qty if handed is None else min(line.qty, handed.get(line.sku, 0))
+                on_hand_delta = -left if kind == "deduct" else 0
                 s.execute(
                     text(
                         "UPDATE stock SET reserved = reserved - :q, on_hand = on_hand + :d "

@@ -88,6 +88,16 @@ class StockMovement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class CreditEvent(SQLModel, table=True):
+    """A change of a location's credit score, with its cause; keyed for idempotency."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    location_id: str = Field(max_length=64, index=True)
+    delta: int
+    why: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
 class DailyDispatch(SQLModel, table=True):
     """Parts dispatched to a location per day, against its franchise quota."""
 

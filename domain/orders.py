@@ -181,3 +181,4 @@ class FulfilmentState:
     picked: list[LineRequest] = field(default_factory=list)
     carrier: str = ""
     tracking_no: str = ""
+    ended_by: str = ""  # the action that ended the part: reject, lapse, cancel, expire, ...

@@ -171,12 +171,14 @@ class FulfilmentWorkflow:
         effect = STOCK_EFFECT.get(action.action)
         if effect:
             name = c.DEDUCT_STOCK if effect == "deduct" else c.RELEASE_STOCK
+            handed = {p.sku: p.qty for p in st.picked} if st.picked else None
             await run_local(
                 name,
-                c.StockChange(self.inp.order_id, [self.inp.part], reason=action.action),
+                c.StockChange(self.inp.order_id, [self.inp.part], action.action, handed),
                 summary=f"{effect} stock for {st.fulfilment_id}",
             )
         st.status = new
+        st.ended_by = action.action
         await self._project(action.action, detail, fields)
         if new in ("shipped", "picked_up") and workflow.patched("notify-parent"):
             parent = workflow.info().parent

@@ -53,6 +53,12 @@ REFUND_RETRY = RetryPolicy(
 )
 
 
+# Credit score points a store loses for refusing a part: more for letting the accept window pass
+# in silence than for saying no.
+REJECT_PENALTY = 5
+LAPSE_PENALTY = 10
+
+
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
@@ -318,6 +324,22 @@ class OrderWorkflow:
         self.results[state.fulfilment_id] = state
         if state.status == "expired" and workflow.patched("refunds"):
             await self._refund(part.lines, f"{part.fulfilment_id} not collected in time")
+        if state.status in ("delivered", "picked_up") and workflow.patched("short-pick"):
+            short = _shortage(state)
+            if short:
+                await self._refund(short, f"{part.fulfilment_id} short picked")
+        if state.status == "rejected" and workflow.patched("credit"):
+            lapsed = state.ended_by == "lapse"
+            await run_local(
+                c.LOWER_CREDIT,
+                c.CreditPenalty(
+                    part.location_id,
+                    LAPSE_PENALTY if lapsed else REJECT_PENALTY,
+                    f"credit:{part.fulfilment_id}",
+                    f"{'let lapse' if lapsed else 'rejected'} {part.fulfilment_id}",
+                ),
+                summary=f"lower the credit score of {part.location_id}",
+            )
         if state.status != "rejected" or not workflow.patched("reroute"):
             return
         tried.add(part.location_id)
@@ -512,3 +534,15 @@ def _dropped_gifts(pricing: Pricing, parts: list[PlannedPart]) -> set[str]:
         for pl in part.lines:
             planned[pl.sku] = planned.get(pl.sku, 0) + pl.qty
     return {ln.sku for ln in pricing.lines if ln.gift and planned.get(ln.sku, 0) < wanted[ln.sku]}
+
+
+def _shortage(state: FulfilmentState) -> list[LineRequest]:
+    """Units ordered but not picked: refunded, not routed elsewhere."""
+    if not state.picked:
+        return []
+    picked = {ln.sku: ln.qty for ln in state.picked}
+    return [
+        LineRequest(sku=ln.sku, qty=ln.qty - picked.get(ln.sku, ln.qty))
+        for ln in state.lines
+        if picked.get(ln.sku, ln.qty) < ln.qty
+    ]

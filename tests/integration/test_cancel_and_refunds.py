@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from adapters.inventory import InventoryRepository
+from tests import factories as f
 from tests.conftest import uid
 from tests.factories import phone
 from tests.integration.conftest import Stack
@@ -139,3 +140,76 @@ async def test_a_refund_the_gateway_refuses_stays_pending_and_is_retried_until_i
         httpx.put(f"{gateway_url}/faults", json={}).raise_for_status()
     refunds = await wait_refunds(stack, app, o["order_id"])
     assert [x["amount"] for x in refunds] == [3000]
+
+
+async def test_a_short_pick_refunds_the_missing_units_and_only_what_left_leaves_stock(
+    stack: Stack,
+) -> None:
+    pos = await stack.token(role="channel", channel="pos")
+    loc, sku = await stack.store_with_stock(on_hand=10, price=1000)
+    r = await stack.http.post(
+        "/v1/orders",
+        headers=pos,
+        json={
+            "channel_order_id": uid(),
+            "payment_method": "cash",
+            "lines": [{"sku": sku, "qty": 3}],
+            "fulfilment": {"mode": "delivery", "address": ADDRESS},
+        },
+    )
+    o = r.json()
+    staff = await stack.token(role="staff", location_id=loc)
+    fid = o["fulfilments"][0]["fulfilment_id"]
+    await act(stack, staff, fid, "accept")
+    picked = await act(stack, staff, fid, "picked", lines=[{"sku": sku, "qty": 2}])
+    assert picked.json()["lines"] == [{"sku": sku, "qty": 3, "picked_qty": 2}]
+    again = await act(stack, staff, fid, "picked", lines=[{"sku": sku, "qty": 3}])
+    assert again.json()["lines"][0]["picked_qty"] == 2  # the same action twice: applied once
+    await act(stack, staff, fid, "ship", carrier="SF", tracking_no="SF7")
+    await act(stack, staff, fid, "deliver")
+    final = await wait_for_status(stack, pos, o["order_id"], "completed")
+    refunds = await wait_refunds(stack, pos, final["order_id"])
+    assert [(x["amount"], x["lines"]) for x in refunds] == [
+        (1000, [{"sku": sku, "qty": 1, "amount": 1000}])
+    ]
+    row = InventoryRepository(stack.engine).get(loc, sku)
+    assert row is not None and (row.on_hand, row.reserved) == (8, 0)
+
+
+async def test_a_rejecting_store_loses_credit_and_the_part_goes_elsewhere(stack: Stack) -> None:
+    pos = await stack.token(role="channel", channel="pos")
+    sku = f.sku(stack.engine, price=800)
+    first = f.location(stack.engine, priority=1)
+    second = f.location(stack.engine, priority=2)
+    f.stock(stack.engine, first, sku, 5)
+    f.stock(stack.engine, second, sku, 5)
+    r = await stack.http.post(
+        "/v1/orders",
+        headers=pos,
+        json={
+            "channel_order_id": uid(),
+            "payment_method": "cash",
+            "lines": [{"sku": sku, "qty": 1}],
+            "fulfilment": {"mode": "delivery", "address": ADDRESS},
+        },
+    )
+    o = r.json()
+    assert o["fulfilments"][0]["location_id"] == first
+    staff = await stack.token(role="staff", location_id=first)
+    rejected = await act(
+        stack, staff, o["fulfilments"][0]["fulfilment_id"], "reject", reason="no one to pick"
+    )
+    assert rejected.json()["status"] == "rejected"
+    for _ in range(100):
+        got = (await stack.http.get(f"/v1/orders/{o['order_id']}", headers=pos)).json()
+        if len(got["fulfilments"]) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert [x["location_id"] for x in got["fulfilments"]] == [first, second]
+    loc = (await stack.http.get(f"/v1/admin/locations/{first}", headers=stack.admin)).json()
+    for _ in range(50):
+        if loc["credit_score"] == 95:
+            break
+        await asyncio.sleep(0.1)
+        loc = (await stack.http.get(f"/v1/admin/locations/{first}", headers=stack.admin)).json()
+    assert loc["credit_score"] == 95
