@@ -53,6 +53,9 @@ lock:
 clean:
 	rm -rf .oms .pytest_cache .mypy_cache .ruff_cache
 
+reconcile: install
+	$(BIN)/python -m workers.reconcile
+
 bench-pricing: install
 	$(BIN)/python -m benchmarks.pricing
 

@@ -30,6 +30,16 @@ RECORD_REFUND = "record_refund"
 EXECUTE_REFUND = "execute_refund"
 GIVE_BACK_COUPONS = "give_back_coupons"
 LOWER_CREDIT = "lower_credit"
+RECEIVE_RETURN = "receive_return"
+
+
+@dataclass
+class ReturnReceipt:
+    order_id: str
+    refund_id: str
+    receiving: list[tuple[str, str, int]]  # (location, sku, qty) going back into stock
+    member_id: str | None
+    points_back: int  # earned points to take back
 
 
 @dataclass

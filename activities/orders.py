@@ -55,6 +55,7 @@ class OrderActivities:
             self.earn_points,
             self.record_parts,
             self.lower_credit,
+            self.receive_return,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -195,6 +196,28 @@ class OrderActivities:
             member_id=rec.member_id,
             payment_id=rec.payment_id,
             payment_status=rec.payment_status,
+        )
+
+    @activity.defn(name=c.RECEIVE_RETURN)
+    def receive_return(self, r: c.ReturnReceipt) -> None:
+        for location_id, sku, qty in r.receiving:
+            self.inventory.restock(
+                r.order_id, location_id, sku, qty, key=f"restock:{r.refund_id}:{location_id}:{sku}"
+            )
+        taken = 0
+        if r.member_id and r.points_back:
+            taken = self.members.take_back_points(
+                r.member_id,
+                r.points_back,
+                key=f"return-points:{r.refund_id}",
+                order_id=r.order_id,
+            )
+        goods = ", ".join(f"{sku} x{qty} to {loc}" for loc, sku, qty in r.receiving)
+        self.read_model.add_timeline(
+            r.order_id,
+            key=f"{r.refund_id}:returned",
+            event="returned",
+            detail=f"{r.refund_id}: {goods}; {taken} earned points taken back",
         )
 
     @activity.defn(name=c.LOWER_CREDIT)

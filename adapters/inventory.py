@@ -244,6 +244,28 @@ class InventoryRepository:
                     )
                 )
 
+    def restock(self, order_id: str, location_id: str, sku: str, qty: int, *, key: str) -> None:
+        """Returned goods back on the shelf: on_hand grows through the ledger. Idempotent."""
+        with session_scope(self.engine) as s:
+            if _has_movement(s, key):
+                return
+            self._ensure_row(s, location_id, sku)
+            s.execute(
+                text("UPDATE stock SET on_hand = on_hand + :q WHERE location_id=:l AND sku=:s"),
+                {"q": qty, "l": location_id, "s": sku},
+            )
+            s.add(
+                self._movement(
+                    "restock",
+                    location_id,
+                    sku,
+                    on_hand_delta=qty,
+                    key=key,
+                    order_id=order_id,
+                    note="returned",
+                )
+            )
+
     def require_location(self, location_id: str) -> None:
         with session_scope(self.engine) as s:
             if s.get(Location, location_id) is None:

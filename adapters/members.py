@@ -147,6 +147,30 @@ class MemberRepository:
                 )
             )
 
+    def take_back_points(self, member_id: str, points: int, *, key: str, order_id: str) -> int:
+        """Take back up to `points` earned points (never below zero); how many were taken."""
+        with session_scope(self.engine) as s:
+            seen = s.exec(select(PointsEntry).where(PointsEntry.key == key)).first()
+            if seen is not None:
+                return -seen.delta
+            member = s.get(Member, member_id, with_for_update=True)
+            if member is None:
+                return 0
+            taken = min(points, member.points)
+            if taken:
+                _add_to_balance(s, member_id, "points", -taken, refusal="points went negative")
+            s.add(
+                PointsEntry(
+                    key=key,
+                    member_id=member_id,
+                    kind="reversal",
+                    delta=-taken,
+                    reason=f"returned goods of order {order_id}",
+                    order_id=order_id,
+                )
+            )
+            return taken
+
     def register(
         self, phone: str, *, name: str, channel: str, external_id: str | None
     ) -> tuple[str, bool]:

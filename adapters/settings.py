@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     accept_timeout_s: int = 600
     pickup_expiry_s: int = 3 * 24 * 3600
     delivery_confirm_s: int = 7 * 24 * 3600
+    return_window_s: int = 7 * 24 * 3600
     min_credit_score: int = 60
     payment_webhook_secret: str | None = None
     gateway_host: str = "127.0.0.1"

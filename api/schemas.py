@@ -185,6 +185,11 @@ class OrderIn(QuoteIn):
     channel_order_id: ClientId
 
 
+class ReturnIn(Strict):
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    reason: ShortText = ""
+
+
 class ReasonIn(Strict):
     reason: ShortText = ""
 

@@ -123,6 +123,13 @@ class Timeouts:
     accept_s: int = 600
     pickup_expiry_s: int = 3 * 24 * 3600
     delivery_confirm_s: int = 7 * 24 * 3600
+    return_window_s: int = 7 * 24 * 3600
+
+
+@dataclass
+class ReturnRequest:
+    lines: list[LineRequest]
+    reason: str = ""
 
 
 @dataclass

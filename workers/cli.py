@@ -7,7 +7,7 @@ import argparse
 from adapters.db import make_engine
 from adapters.settings import Settings
 from adapters.tokens import TokenRepository
-from workers import api_server, dev, worker
+from workers import api_server, dev, reconcile, worker
 from workers.demo import issue_demo_tokens, seed_demo
 from workers.migrate import migrate
 
@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
         ("api", "run the API"),
         ("migrate", "bring the database to the latest schema"),
         ("seed", "load the demo data and tokens"),
+        ("reconcile", "print every discrepancy between money, stock and orders"),
     ]:
         sub.add_parser(name, help=text)
     args = parser.parse_args(argv)
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         worker.main()
     elif args.cmd == "api":
         api_server.main()
+    elif args.cmd == "reconcile":
+        reconcile.main()
     elif args.cmd == "migrate":
         migrate(settings.db_url)
     elif args.cmd == "seed":

@@ -21,10 +21,11 @@ with workflow.unsafe.imports_passed_through():
         PaymentResult,
         PlannedPart,
         Pricing,
+        ReturnRequest,
         fulfilment_workflow_id,
     )
     from domain.pricing import order_lines, without_gifts
-    from domain.refunds import refund_lines
+    from domain.refunds import points_to_reverse, refund_lines
     from workflows.common import run_local
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
@@ -82,6 +83,11 @@ class OrderWorkflow:
         self.refunded_amount = 0
         self.refunds = 0
         self.refund_tasks: list[asyncio.Future[None]] = []
+        self.returned_units: dict[str, int] = {}
+        self._refund_amounts: dict[str, dict[str, int]] = {}
+        self.returned_amount = 0
+        self.earned = 0
+        self.earn_base = 0
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -290,7 +296,8 @@ class OrderWorkflow:
         await asyncio.gather(*(self._run_part(part, tried) for part in list(self.parts)))
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
         if done and self.member_id and self.pricing and workflow.patched("earn-points"):
-            earned = self.pricing.payable_amount // 100  # 1 point per full yuan paid
+            self.earn_base = self.pricing.payable_amount - self.refunded_amount
+            earned = self.earned = self.earn_base // 100  # 1 point per full yuan paid
             if earned:
                 await run_local(
                     c.EARN_POINTS,
@@ -301,6 +308,15 @@ class OrderWorkflow:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
             )
+            if workflow.patched("return-window"):
+                try:  # returns come in as updates while the window is open
+                    await workflow.wait_condition(
+                        lambda: self.status == "returned",
+                        timeout=timedelta(seconds=self.inp.timeouts.return_window_s),
+                        timeout_summary="return window",
+                    )
+                except TimeoutError:
+                    pass
         else:
             await self._set_status("cancelled", "cancelled", "no part could be fulfilled")
 
@@ -444,11 +460,84 @@ class OrderWorkflow:
                 non_retryable=True,
             )
 
+    @workflow.update
+    async def request_return(self, req: ReturnRequest) -> str:
+        """Goods handed over come back: their paid share is refunded, the points earned on them
+        are taken back, and they go back into the receiving location's stock."""
+        wanted = {ln.sku: ln.qty for ln in req.lines}
+        receiving = self._receiving_locations(wanted)
+        refund_id = await self._refund(req.lines, f"returned: {req.reason or 'no reason given'}")
+        amount = sum(self._refund_amounts.get(refund_id, {}).values())
+        reverse = points_to_reverse(
+            self.earned, self.earn_base, refunded_before=self.returned_amount, refunded_now=amount
+        )
+        self.returned_amount += amount
+        for sku, qty in wanted.items():
+            self.returned_units[sku] = self.returned_units.get(sku, 0) + qty
+        await run_local(
+            c.RECEIVE_RETURN,
+            c.ReturnReceipt(self.req.order_id, refund_id, receiving, self.member_id, reverse),
+            summary="restock the returned goods and take back their points",
+        )
+        purchased = {ln.sku: ln.qty for ln in self.pricing.lines if not ln.gift}  # type: ignore[union-attr]
+        if all(self.refunded_units.get(s, 0) >= q for s, q in purchased.items()):
+            await self._set_status("returned", "returned", "everything has been refunded")
+        return self.status
+
+    @request_return.validator
+    def validate_return(self, req: ReturnRequest) -> None:
+        if self.status not in ("completed", "fulfilling") or self.pricing is None:
+            raise ApplicationError(
+                f"an order that is {self.status} takes no returns",
+                {"status": self.status},
+                type="invalid_transition",
+                non_retryable=True,
+            )
+        wanted: dict[str, int] = {}
+        for ln in req.lines:
+            wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.qty
+        handed = self._handed_units()
+        for sku, qty in wanted.items():
+            left = handed.get(sku, 0) - self.returned_units.get(sku, 0)
+            if qty > left:
+                raise ApplicationError(
+                    "more units than were handed over and not yet returned",
+                    {"sku": sku, "qty": qty, "returnable": max(0, left)},
+                    type="invalid_request",
+                    non_retryable=True,
+                )
+
+    def _handed_units(self) -> dict[str, int]:
+        """Units handed over to the member (picked quantities of delivered or collected parts),
+        gifts excluded."""
+        assert self.pricing is not None
+        purchased = {ln.sku: ln.qty for ln in self.pricing.lines if not ln.gift}
+        out: dict[str, int] = {}
+        for state in self.results.values():
+            if state.status in ("delivered", "picked_up"):
+                lines = state.picked or state.lines
+                for ln in lines:
+                    out[ln.sku] = min(purchased.get(ln.sku, 0), out.get(ln.sku, 0) + ln.qty)
+        return out
+
+    def _receiving_locations(self, wanted: dict[str, int]) -> list[tuple[str, str, int]]:
+        """(location, sku, qty): returned goods go back to the location that handed them over."""
+        out = []
+        for sku, qty in wanted.items():
+            for state in self.results.values():
+                if state.status in ("delivered", "picked_up") and qty:
+                    took = sum(ln.qty for ln in (state.picked or state.lines) if ln.sku == sku)
+                    n = min(qty, took)
+                    if n:
+                        out.append((state.location_id, sku, n))
+                        qty -= n
+        return out
+
     def _status_of(self, part: PlannedPart) -> str:
         state = self.results.get(part.fulfilment_id)
         return state.status if state else "open"
 
-    async def _refund(self, lines: list[LineRequest], reason: str) -> None:
+    async def _refund(self, lines: list[LineRequest], reason: str) -> str:
         """Give back the paid share of these units (gifts give nothing), as one keyed refund,
         retried until it succeeds."""
         assert self.pricing is not None and self.accepted is not None
@@ -459,7 +548,7 @@ class OrderWorkflow:
             wanted[ln.sku] = min(left, wanted.get(ln.sku, 0) + ln.qty)
         back = refund_lines(self.pricing.lines, refunded=self.refunded_units, wanted=wanted)
         if not back:
-            return
+            return ""
         for r in back:
             self.refunded_units[r.sku] = self.refunded_units.get(r.sku, 0) + r.qty
         amount, points = sum(r.amount for r in back), sum(r.points for r in back)
@@ -479,6 +568,8 @@ class OrderWorkflow:
         await run_local(c.RECORD_REFUND, order, summary=f"record refund of {yuan(amount)}")
         # Paid back in the background: a tender that is down must not hold up the order.
         self.refund_tasks.append(asyncio.ensure_future(self._pay_back(order)))
+        self._refund_amounts[order.refund_id] = {r.sku: r.amount for r in back}
+        return order.refund_id
 
     async def _pay_back(self, order: c.RefundOrder) -> None:
         await workflow.execute_activity(

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.tokens import Principal
 from api.deps import Services, caller, order_scope, require_role, services
 from api.errors import refusal
-from api.schemas import ClientId, OrderIn, ReasonIn
+from api.schemas import ClientId, OrderIn, ReasonIn, ReturnIn
 from domain.errors import Forbidden, InvalidRequest, InvalidTransition, NotFound
 from domain.members import normalise_phone
 from domain.orders import (
@@ -26,6 +26,7 @@ from domain.orders import (
     LineRequest,
     OrderInput,
     OrderRequest,
+    ReturnRequest,
     Timeouts,
     fulfilment_workflow_id,
     order_id_for,
@@ -83,6 +84,7 @@ def timeouts(svc: Services) -> Timeouts:
         accept_s=s.accept_timeout_s,
         pickup_expiry_s=s.pickup_expiry_s,
         delivery_confirm_s=s.delivery_confirm_s,
+        return_window_s=s.return_window_s,
     )
 
 
@@ -206,6 +208,33 @@ async def cancel_order(
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         raise InvalidTransition("the order is finished and cannot be cancelled") from None
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    assert view is not None
+    return await with_pickup_codes(svc, view)
+
+
+@router.post("/orders/{order_id}/returns")
+async def return_goods(
+    order_id: ClientId,
+    body: ReturnIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """After delivery or pickup: those units' paid share is refunded (with their share of every
+    discount), the points earned on them are taken back, and the goods go back into the stock of
+    the location that handed them over. Returns are taken for `OMS_RETURN_WINDOW_S`."""
+    require_role(p, "channel")
+    await run_in_threadpool(order_scope, p, svc, order_id)
+    handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
+    req = ReturnRequest([LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines], body.reason)
+    try:
+        await handle.execute_update(OrderWorkflow.request_return, req)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise InvalidTransition("the return window of this order has closed") from None
     view = await run_in_threadpool(svc.read_model.order_view, order_id)
     assert view is not None
     return await with_pickup_codes(svc, view)

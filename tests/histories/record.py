@@ -41,7 +41,9 @@ from workflows.order import OrderWorkflow
 
 HERE = Path(__file__).parent
 QUEUE = "record"
-SHORT = Timeouts(payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2)
+SHORT = Timeouts(
+    payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2, return_window_s=2
+)
 
 
 async def run_path(  # type: ignore[no-untyped-def]

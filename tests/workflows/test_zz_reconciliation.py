@@ -1,0 +1,96 @@
+"""Runs last: after the whole suite, the databases it used reconcile with no discrepancy; and
+the reconciliation does catch what it is meant to catch."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.db import session_scope
+from adapters.tables import Order, StockMovement
+from tests import factories as f
+from tests.conftest import uid
+from workers.reconcile import check_database, check_temporal
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_suites_database_reconciles_with_no_discrepancy(engine: Engine) -> None:
+    assert check_database(engine) == []
+
+
+def test_reconciliation_reports_tampered_stock_lingering_reservations_and_over_refunds(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from adapters.db import make_engine
+    from workers.migrate import migrate
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('broken') / 'oms.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    loc, sku = f.location(engine), f.sku(engine)
+    f.stock(engine, loc, sku, 10)
+    oid = uid("O")
+    with session_scope(engine) as s:
+        s.add(
+            Order(
+                order_id=oid,
+                channel="app",
+                channel_order_id=uid(),
+                status="cancelled",
+                mode="pickup",
+                payment_method="cash",
+            )
+        )
+        s.flush()
+        s.add(
+            StockMovement(
+                key=uid("k-"),
+                location_id=loc,
+                sku=sku,
+                kind="reserve",
+                reserved_delta=2,
+                order_id=oid,
+            )
+        )
+        s.execute(text("UPDATE stock SET reserved = 2 WHERE location_id = :l"), {"l": loc})
+        s.execute(
+            text(
+                "INSERT INTO refund (refund_id, order_id, amount, reason, status, lines, "
+                "created_at, updated_at) VALUES ('R1', :o, 100, '', 'succeeded', '[]', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"o": oid},
+        )
+        s.execute(text("UPDATE stock SET on_hand = 99 WHERE location_id = :l"), {"l": loc})
+    problems = check_database(engine)
+    assert any("refunded 100 fen of 0 paid" in p for p in problems)
+    assert any("2 units still reserved" in p for p in problems)
+    assert any(f"stock {loc}/{sku}" in p for p in problems)
+
+
+async def test_reconciliation_reports_an_open_order_without_a_workflow(
+    sqlite_engine: Engine, dev_env: WorkflowEnvironment
+) -> None:
+    oid = uid("O")
+    with session_scope(sqlite_engine) as s:
+        s.add(
+            Order(
+                order_id=oid,
+                channel="app",
+                channel_order_id=uid(),
+                status="fulfilling",
+                mode="pickup",
+                payment_method="cash",
+            )
+        )
+    try:
+        problems = await check_temporal(sqlite_engine, dev_env.client)
+        assert any(oid in p and "no workflow" in p for p in problems)
+    finally:
+        with session_scope(sqlite_engine) as s:
+            row = s.get(Order, oid)
+            assert row is not None
+            s.delete(row)
