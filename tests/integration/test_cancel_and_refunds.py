@@ -213,3 +213,27 @@ async def test_a_rejecting_store_loses_credit_and_the_part_goes_elsewhere(stack:
         await asyncio.sleep(0.1)
         loc = (await stack.http.get(f"/v1/admin/locations/{first}", headers=stack.admin)).json()
     assert loc["credit_score"] == 95
+
+
+async def test_a_rejected_part_no_other_location_can_serve_is_refunded(stack: Stack) -> None:
+    pos = await stack.token(role="channel", channel="pos")
+    loc, sku = await stack.store_with_stock(on_hand=5, price=1200)
+    o = (
+        await stack.http.post(
+            "/v1/orders",
+            headers=pos,
+            json={
+                "channel_order_id": uid(),
+                "payment_method": "cash",
+                "lines": [{"sku": sku, "qty": 2}],
+                "fulfilment": {"mode": "pickup", "location_id": loc},
+            },
+        )
+    ).json()
+    staff = await stack.token(role="staff", location_id=loc)
+    await act(stack, staff, o["fulfilments"][0]["fulfilment_id"], "reject", reason="closed")
+    final = await wait_for_status(stack, pos, o["order_id"], "cancelled")
+    refunds = await wait_refunds(stack, pos, final["order_id"])
+    assert [x["amount"] for x in refunds] == [2400]
+    row = InventoryRepository(stack.engine).get(loc, sku)
+    assert row is not None and row.reserved == 0

@@ -359,3 +359,67 @@ async def test_an_expired_pickup_paid_by_stored_value_is_refunded_to_the_balance
     assert view is not None
     assert [(r["amount"], r["status"]) for r in view["refunds"]] == [(2500, "succeeded")]
     assert reserved(sqlite_engine, loc, sku) == 0
+
+
+async def test_a_cancel_before_shipment_stops_the_store_releases_stock_and_refunds(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, loc, sku = new_order(sqlite_engine)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    assert await handle.execute_update(OrderWorkflow.cancel, "changed my mind") == "cancelled"
+    assert (await fh.query(FulfilmentWorkflow.current)).status == "cancelled"
+    assert reserved(sqlite_engine, loc, sku) == 0
+    assert await handle.result() == "cancelled"
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [(r["amount"], r["status"]) for r in view["refunds"]] == [(2500, "succeeded")]
+
+
+async def test_a_cancel_after_shipment_is_refused(client: Client, sqlite_engine: Engine) -> None:
+    req, _, _ = new_order(sqlite_engine, mode="delivery")
+    handle = await start(client, req)
+    fh = await part(client, req)
+    for action in (
+        StaffAction("accept"),
+        StaffAction("picked"),
+        StaffAction("ship", carrier="SF", tracking_no="1"),
+    ):
+        await fh.execute_update(FulfilmentWorkflow.act, action)
+    await fh.query(FulfilmentWorkflow.current)  # let the order hear of the shipment
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(OrderWorkflow.cancel, "too late")
+    assert getattr(err.value.cause, "type", None) == "already_shipped"
+
+
+async def test_a_short_pick_refunds_the_missing_unit_and_returns_refund_the_rest(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    from domain.orders import ReturnRequest
+
+    req, loc, sku = new_order(sqlite_engine, qty=3)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.execute_update(
+        FulfilmentWorkflow.act, StaffAction(action="picked", lines=[LineRequest(sku, 2)])
+    )
+    code = await fh.query(FulfilmentWorkflow.pickup_code)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=code))
+    for _ in range(100):
+        if await handle.query(OrderWorkflow.current_status) == "completed":
+            break
+        import asyncio
+
+        await asyncio.sleep(0.05)
+    status = await handle.execute_update(
+        OrderWorkflow.request_return, ReturnRequest([LineRequest(sku, 2)], "faulty")
+    )
+    assert status == "returned"
+    assert await handle.result() == "returned"
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [r["amount"] for r in view["refunds"]] == [1250, 2500]
+    row = InventoryRepository(sqlite_engine).get(loc, sku)
+    assert row is not None and (row.on_hand, row.reserved) == (10, 0)
