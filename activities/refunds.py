@@ -33,19 +33,8 @@ class RefundActivities:
 
     @activity.defn(name=c.RECORD_REFUND)
     def record_refund(self, r: c.RefundOrder) -> None:
-        self.read_model.record_refund(
-            r.order_id,
-            r.refund_id,
-            amount=r.amount,
-            reason=r.reason,
-            status="pending",
-            lines=r.lines,
-        )
-        self.read_model.add_timeline(
-            r.order_id,
-            key=f"{r.refund_id}:requested",
-            event="refund_requested",
-            detail=f"{r.refund_id}: {r.amount} fen and {r.points} points ({r.reason})",
+        self._project(
+            r, "pending", "refund_requested", f"{r.amount} fen and {r.points} points ({r.reason})"
         )
 
     @activity.defn(name=c.EXECUTE_REFUND)
@@ -71,20 +60,15 @@ class RefundActivities:
                 kind="reversal",
                 order_id=r.order_id,
             )
-        self.read_model.record_refund(
-            r.order_id,
-            r.refund_id,
-            amount=r.amount,
-            reason=r.reason,
-            status="succeeded",
-            lines=r.lines,
-        )
         tender = "at the till" if r.method == "cash" else f"to {r.method}"
+        self._project(r, "succeeded", "refunded", f"{r.amount} fen {tender}, {r.points} points")
+
+    def _project(self, r: c.RefundOrder, status: str, event: str, detail: str) -> None:
+        self.read_model.record_refund(
+            r.order_id, r.refund_id, amount=r.amount, reason=r.reason, status=status, lines=r.lines
+        )
         self.read_model.add_timeline(
-            r.order_id,
-            key=f"{r.refund_id}:refunded",
-            event="refunded",
-            detail=f"{r.refund_id}: {r.amount} fen {tender}, {r.points} points",
+            r.order_id, key=f"{r.refund_id}:{event}", event=event, detail=f"{r.refund_id}: {detail}"
         )
 
     @activity.defn(name=c.GIVE_BACK_COUPONS)
