@@ -4,6 +4,7 @@ worker running the real workflows and activities."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,42 @@ class Stack:
         return loc, sku
 
 
+@asynccontextmanager
+async def running_stack(
+    engine: Engine, client: Client, gateway_url: str, home: Path, **settings_over: Any
+) -> AsyncIterator[Stack]:
+    """The API (served over real HTTP for the gateway's webhooks, called in process by tests)
+    and a worker on its own task queue, over `engine` and the dev server behind `client`."""
+    api_port = free_port()
+    settings = Settings(
+        home=home,
+        task_queue=uid("tq-"),
+        admin_token=ADMIN,
+        env="dev",
+        payment_webhook_secret=WEBHOOK_SECRET,
+        gateway_url=gateway_url,
+        api_url=f"http://127.0.0.1:{api_port}",
+        **settings_over,
+    )
+
+    async def connect() -> Client:
+        return client
+
+    gateway = HttpPaymentGateway(gateway_url)
+    async with build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        gateway=gateway,
+        notify_url=f"{settings.api_base_url}/v1/payments/webhook",
+    ):
+        app = create_app(settings, engine, connect, gateway=gateway)
+        with serve(app, api_port):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
+                yield Stack(http, engine, client, settings)
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -65,34 +102,7 @@ async def stack(
     engine: Engine = request.getfixturevalue(
         "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     )
-    home: Path = tmp_path_factory.mktemp("home")
-    queue = uid("tq-")
-    api_port = free_port()
-    settings = Settings(
-        home=home,
-        task_queue=queue,
-        admin_token=ADMIN,
-        env="dev",
-        payment_timeout_s=900,
-        accept_timeout_s=600,
-        payment_webhook_secret=WEBHOOK_SECRET,
-        gateway_url=gateway_url,
-        api_url=f"http://127.0.0.1:{api_port}",
-    )
-
-    async def connect() -> Client:
-        return dev_env.client
-
-    gateway = HttpPaymentGateway(gateway_url)
-    async with build_worker(
-        dev_env.client,
-        engine,
-        task_queue=queue,
-        gateway=gateway,
-        notify_url=f"{settings.api_base_url}/v1/payments/webhook",
-    ):
-        app = create_app(settings, engine, connect, gateway=gateway)
-        with serve(app, api_port):  # the gateway's webhooks reach the API over real HTTP
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
-                yield Stack(http, engine, dev_env.client, settings)
+    async with running_stack(
+        engine, dev_env.client, gateway_url, tmp_path_factory.mktemp("home")
+    ) as s:
+        yield s
