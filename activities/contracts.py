@@ -31,6 +31,18 @@ EXECUTE_REFUND = "execute_refund"
 GIVE_BACK_COUPONS = "give_back_coupons"
 LOWER_CREDIT = "lower_credit"
 RECEIVE_RETURN = "receive_return"
+RECORD_SETTLEMENT = "record_settlement"
+
+
+@dataclass
+class SettlementRecord:
+    """What the chain keeps of an order (signed: a return settles a negative amount)."""
+
+    order_id: str
+    key: str
+    amount: int
+    party: str
+    day: str
 
 
 @dataclass

@@ -56,6 +56,7 @@ class OrderActivities:
             self.record_parts,
             self.lower_credit,
             self.receive_return,
+            self.record_settlement,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -218,6 +219,12 @@ class OrderActivities:
             key=f"{r.refund_id}:returned",
             event="returned",
             detail=f"{r.refund_id}: {goods}; {taken} earned points taken back",
+        )
+
+    @activity.defn(name=c.RECORD_SETTLEMENT)
+    def record_settlement(self, r: c.SettlementRecord) -> None:
+        self.read_model.record_settlement(
+            r.order_id, key=r.key, amount=r.amount, party=r.party, day=r.day
         )
 
     @activity.defn(name=c.LOWER_CREDIT)

@@ -43,6 +43,24 @@ def check_database(engine: Engine) -> list[str]:
         )
         for order_id, held in rows:
             problems.append(f"order {order_id}: {held} units still reserved after it ended")
+    with session_scope(engine) as s:
+        rows = s.execute(
+            text(
+                "SELECT o.order_id, o.status, "
+                "COALESCE(MAX(CASE WHEN p.status = 'succeeded' THEN p.amount END), 0), "
+                "(SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.order_id = o.order_id), "
+                "(SELECT COALESCE(SUM(e.amount), 0) FROM settlemententry e "
+                " WHERE e.order_id = o.order_id) "
+                'FROM "order" o LEFT JOIN payment p ON p.order_id = o.order_id '
+                f"WHERE o.status IN {FINAL} GROUP BY o.order_id, o.status"
+            )
+        )
+        for order_id, status, paid, refunded, settled in rows:
+            if int(paid) != int(refunded) + int(settled):
+                problems.append(
+                    f"order {order_id} ({status}): paid {paid} fen but refunded "
+                    f"{refunded} + settled {settled}"
+                )
     for d in InventoryRepository(engine).drift():
         problems.append(
             f"stock {d['location_id']}/{d['sku']}: counters on_hand={d['on_hand']} "

@@ -87,6 +87,7 @@ class OrderWorkflow:
         self._refund_amounts: dict[str, dict[str, int]] = {}
         self.returned_amount = 0
         self.earned = 0
+        self.settled_party = ""
         self.earn_base = 0
 
     @workflow.run
@@ -304,6 +305,12 @@ class OrderWorkflow:
                     c.PointsMove(self.req.order_id, self.member_id, earned),
                     summary=f"earn {earned} points",
                 )
+        if done and self.pricing and workflow.patched("settlement"):
+            await self._settle(
+                self.pricing.payable_amount - self.refunded_amount,
+                "completed",
+                party=f"location:{done[0].location_id}",
+            )
         if done:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
@@ -472,6 +479,8 @@ class OrderWorkflow:
             self.earned, self.earn_base, refunded_before=self.returned_amount, refunded_now=amount
         )
         self.returned_amount += amount
+        if self.status == "completed" and workflow.patched("settlement"):
+            await self._settle(-amount, refund_id, party=self.settled_party)
         for sku, qty in wanted.items():
             self.returned_units[sku] = self.returned_units.get(sku, 0) + qty
         await run_local(
@@ -532,6 +541,22 @@ class OrderWorkflow:
                         out.append((state.location_id, sku, n))
                         qty -= n
         return out
+
+    async def _settle(self, amount: int, step: str, *, party: str) -> None:
+        """Buy-sell settlement: the fulfilling entity sells to the member what the member paid
+        less refunds; a return after completion settles its refund back."""
+        self.settled_party = party
+        await run_local(
+            c.RECORD_SETTLEMENT,
+            c.SettlementRecord(
+                self.req.order_id,
+                f"settle:{self.req.order_id}:{step}",
+                amount,
+                party,
+                workflow.now().date().isoformat(),
+            ),
+            summary=f"settle {yuan(abs(amount))}",
+        )
 
     def _status_of(self, part: PlannedPart) -> str:
         state = self.results.get(part.fulfilment_id)

@@ -15,7 +15,7 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.tokens import Principal
-from api.deps import Services, caller, order_scope, require_role, services
+from api.deps import Services, caller, order_scope, require_admin, require_role, services
 from api.errors import refusal
 from api.schemas import ClientId, OrderIn, ReasonIn, ReturnIn
 from domain.errors import Forbidden, InvalidRequest, InvalidTransition, NotFound
@@ -238,3 +238,15 @@ async def return_goods(
     view = await run_in_threadpool(svc.read_model.order_view, order_id)
     assert view is not None
     return await with_pickup_codes(svc, view)
+
+
+@router.get("/orders/{order_id}/settlement")
+def order_settlement(
+    order_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """Settlement entries of an order (admin): they add up to what the member paid less refunds
+    once the order is completed."""
+    require_admin(p)
+    if svc.read_model.order_channel(order_id) is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return svc.read_model.settlement(order_id)

@@ -57,6 +57,10 @@ async def test_returns_refund_exactly_take_back_points_and_restock(stack: Stack)
     await wait_for_status(stack, app, o["order_id"], "completed")
     mid = member["member_id"]
     assert (await stack.http.get(f"/v1/members/{mid}", headers=app)).json()["points"] == 27
+    settlement = f"/v1/orders/{o['order_id']}/settlement"
+    entries = (await stack.http.get(settlement, headers=stack.admin)).json()["entries"]
+    assert [(e["party"], e["amount"]) for e in entries] == [(f"location:{loc}", 2700)]
+    assert (await stack.http.get(settlement, headers=app)).status_code == 403
 
     r = await stack.http.post(
         f"/v1/orders/{o['order_id']}/returns",
@@ -85,6 +89,8 @@ async def test_returns_refund_exactly_take_back_points_and_restock(stack: Stack)
     assert sum(x["amount"] for x in refunds) == 2700
     got = (await stack.http.get(f"/v1/members/{mid}", headers=app)).json()
     assert (got["points"], got["stored_value_amount"]) == (0, 10_000)
+    entries = (await stack.http.get(settlement, headers=stack.admin)).json()["entries"]
+    assert [e["amount"] for e in entries] == [2700, -900, -1800]
     row = InventoryRepository(stack.engine).get(loc, sku)
     assert row is not None and row.on_hand == 10
     drift = (await stack.http.get("/v1/admin/stock-drift", headers=stack.admin)).json()

@@ -65,10 +65,32 @@ def test_reconciliation_reports_tampered_stock_lingering_reservations_and_over_r
             {"o": oid},
         )
         s.execute(text("UPDATE stock SET on_hand = 99 WHERE location_id = :l"), {"l": loc})
+        s.add(
+            Order(
+                order_id=(done := uid("O")),
+                channel="app",
+                channel_order_id=uid(),
+                status="completed",
+                mode="pickup",
+                payment_method="cash",
+            )
+        )
+        s.flush()
+        s.execute(
+            text(
+                "INSERT INTO payment (payment_id, order_id, method, amount, status, "
+                "updated_at) VALUES ('P1', :o, 'cash', 500, 'succeeded', "
+                "CURRENT_TIMESTAMP)"
+            ),
+            {"o": done},
+        )
     problems = check_database(engine)
     assert any("refunded 100 fen of 0 paid" in p for p in problems)
     assert any("2 units still reserved" in p for p in problems)
     assert any(f"stock {loc}/{sku}" in p for p in problems)
+    assert any(
+        f"order {done} (completed): paid 500 fen but refunded 0 + settled 0" in p for p in problems
+    )
 
 
 async def test_reconciliation_reports_an_open_order_without_a_workflow(
