@@ -423,3 +423,21 @@ async def test_a_short_pick_refunds_the_missing_unit_and_returns_refund_the_rest
     assert [r["amount"] for r in view["refunds"]] == [1250, 2500]
     row = InventoryRepository(sqlite_engine).get(loc, sku)
     assert row is not None and (row.on_hand, row.reserved) == (10, 0)
+
+
+async def test_a_rejected_pickup_part_is_refunded_and_the_store_loses_credit(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    from adapters.catalog import CatalogRepository
+
+    req, loc, sku = new_order(sqlite_engine)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="reject", reason="closed"))
+    assert await handle.result() == "cancelled"
+    location = CatalogRepository(sqlite_engine).get_location(loc)
+    assert location is not None and location.credit_score == 95
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None
+    assert [(r["amount"], r["status"]) for r in view["refunds"]] == [(2500, "succeeded")]
+    assert reserved(sqlite_engine, loc, sku) == 0
