@@ -24,6 +24,15 @@ from tests.servers import free_port, serve
 from workers.worker import build_worker
 
 ADMIN = "test-admin-token-0123456789"
+HZ_ADDRESS = {
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "lat": 30.27,
+    "lng": 120.15,
+    "line1": "1 Lakeside Rd",
+    "recipient": "Li",
+    "phone": "13800000001",
+}
 
 
 @dataclass
@@ -44,6 +53,36 @@ class Stack:
         r = await self.http.post("/v1/admin/tokens", json=body, headers=self.admin)
         assert r.status_code == 201, r.text
         return self.auth(r.json()["token"])
+
+    async def place(
+        self,
+        headers: dict[str, str],
+        sku: str,
+        qty: int,
+        *,
+        pickup_at: str | None = None,
+        method: str = "cash",
+        **over: Any,
+    ) -> dict[str, Any]:
+        """Place an order of one line: pickup at `pickup_at`, else delivery in Hangzhou."""
+        fulfilment = (
+            {"mode": "pickup", "location_id": pickup_at}
+            if pickup_at
+            else {"mode": "delivery", "address": HZ_ADDRESS}
+        )
+        r = await self.http.post(
+            "/v1/orders",
+            headers=headers,
+            json={
+                "channel_order_id": uid(),
+                "payment_method": method,
+                "lines": [{"sku": sku, "qty": qty}],
+                "fulfilment": fulfilment,
+            }
+            | over,
+        )
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
 
     async def store_with_stock(
         self, *, on_hand: int = 20, price: int = 1290, **over: Any

@@ -147,17 +147,7 @@ async def test_a_short_pick_refunds_the_missing_units_and_only_what_left_leaves_
 ) -> None:
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=10, price=1000)
-    r = await stack.http.post(
-        "/v1/orders",
-        headers=pos,
-        json={
-            "channel_order_id": uid(),
-            "payment_method": "cash",
-            "lines": [{"sku": sku, "qty": 3}],
-            "fulfilment": {"mode": "delivery", "address": ADDRESS},
-        },
-    )
-    o = r.json()
+    o = await stack.place(pos, sku, 3)
     staff = await stack.token(role="staff", location_id=loc)
     fid = o["fulfilments"][0]["fulfilment_id"]
     await act(stack, staff, fid, "accept")
@@ -183,17 +173,7 @@ async def test_a_rejecting_store_loses_credit_and_the_part_goes_elsewhere(stack:
     second = f.location(stack.engine, priority=2)
     f.stock(stack.engine, first, sku, 5)
     f.stock(stack.engine, second, sku, 5)
-    r = await stack.http.post(
-        "/v1/orders",
-        headers=pos,
-        json={
-            "channel_order_id": uid(),
-            "payment_method": "cash",
-            "lines": [{"sku": sku, "qty": 1}],
-            "fulfilment": {"mode": "delivery", "address": ADDRESS},
-        },
-    )
-    o = r.json()
+    o = await stack.place(pos, sku, 1)
     assert o["fulfilments"][0]["location_id"] == first
     staff = await stack.token(role="staff", location_id=first)
     rejected = await act(
@@ -218,18 +198,7 @@ async def test_a_rejecting_store_loses_credit_and_the_part_goes_elsewhere(stack:
 async def test_a_rejected_part_no_other_location_can_serve_is_refunded(stack: Stack) -> None:
     pos = await stack.token(role="channel", channel="pos")
     loc, sku = await stack.store_with_stock(on_hand=5, price=1200)
-    o = (
-        await stack.http.post(
-            "/v1/orders",
-            headers=pos,
-            json={
-                "channel_order_id": uid(),
-                "payment_method": "cash",
-                "lines": [{"sku": sku, "qty": 2}],
-                "fulfilment": {"mode": "pickup", "location_id": loc},
-            },
-        )
-    ).json()
+    o = await stack.place(pos, sku, 2, pickup_at=loc)
     staff = await stack.token(role="staff", location_id=loc)
     await act(stack, staff, o["fulfilments"][0]["fulfilment_id"], "reject", reason="closed")
     final = await wait_for_status(stack, pos, o["order_id"], "cancelled")

@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.inventory import InventoryRepository
-from tests.conftest import uid
 from tests.integration.conftest import Stack, running_stack
 from tests.integration.test_cancel_and_refunds import wait_refunds
 from tests.integration.test_order_flow import act, wait_for_status
@@ -37,18 +36,7 @@ async def test_an_uncollected_pickup_expires_is_refunded_and_its_goods_return(
 ) -> None:
     pos = await quick.token(role="channel", channel="pos")
     loc, sku = await quick.store_with_stock(on_hand=6, price=700)
-    o = (
-        await quick.http.post(
-            "/v1/orders",
-            headers=pos,
-            json={
-                "channel_order_id": uid(),
-                "payment_method": "cash",
-                "lines": [{"sku": sku, "qty": 2}],
-                "fulfilment": {"mode": "pickup", "location_id": loc},
-            },
-        )
-    ).json()
+    o = await quick.place(pos, sku, 2, pickup_at=loc)
     staff = await quick.token(role="staff", location_id=loc)
     fid = o["fulfilments"][0]["fulfilment_id"]
     await act(quick, staff, fid, "accept")
