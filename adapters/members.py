@@ -147,6 +147,46 @@ class MemberRepository:
                 )
             )
 
+    def conflicts(self, *, resolved: bool | None) -> list[dict[str, Any]]:
+        with session_scope(self.engine) as s:
+            q = select(MemberConflict).order_by(MemberConflict.id)  # type: ignore[arg-type]
+            if resolved is not None:
+                q = q.where(MemberConflict.resolved == resolved)
+            return [
+                {
+                    "id": c.id,
+                    "member_id": c.member_id,
+                    "channel": c.channel,
+                    "field": c.field_name,
+                    "existing": c.existing,
+                    "incoming": c.incoming,
+                    "resolved": c.resolved,
+                    "at": c.at.isoformat(),
+                }
+                for c in s.exec(q)
+            ]
+
+    def resolve_conflict(self, conflict_id: int, *, keep: str) -> None:
+        """Settle a recorded conflict: keep the existing value, or take the incoming name."""
+        with session_scope(self.engine) as s:
+            c = s.get(MemberConflict, conflict_id)
+            if c is None:
+                raise NotFound(f"conflict {conflict_id} does not exist")
+            if c.resolved:
+                return
+            if keep == "incoming":
+                if c.field_name != "name":
+                    raise InvalidRequest(
+                        "only a name can be taken from the incoming side",
+                        details={"field": c.field_name},
+                    )
+                member = s.get(Member, c.member_id)
+                assert member is not None
+                member.name = c.incoming
+                s.add(member)
+            c.resolved = True
+            s.add(c)
+
     def take_back_points(self, member_id: str, points: int, *, key: str, order_id: str) -> int:
         """Take back up to `points` earned points (never below zero); how many were taken."""
         with session_scope(self.engine) as s:

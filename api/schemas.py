@@ -120,6 +120,10 @@ class CouponIn(Strict):
     uses: Annotated[int, Field(ge=1, le=10**6)] = 1
 
 
+class ConflictResolutionIn(Strict):
+    keep: Literal["existing", "incoming"]
+
+
 class MemberTierIn(Strict):
     tier: Literal["normal", "silver", "gold", "platinum"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlmodel import select
 
 from adapters.db import session_scope
@@ -15,6 +15,7 @@ from api.deps import Services, caller, require_admin, services
 from api.schemas import (
     ChannelIn,
     ClientId,
+    ConflictResolutionIn,
     CouponIn,
     LocationIn,
     MemberTierIn,
@@ -261,6 +262,25 @@ def list_coupons(
     _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[dict[str, Any]]:
     return PromotionRepository(svc.engine).list_coupons()
+
+
+@router.get("/member-conflicts")
+def list_member_conflicts(
+    resolved: bool | None = None, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """The same phone with different data from different channels, kept for review."""
+    return {"conflicts": svc.members.conflicts(resolved=resolved)}
+
+
+@router.post("/member-conflicts/{conflict_id}/resolve")
+def resolve_member_conflict(
+    body: ConflictResolutionIn,
+    conflict_id: int = Path(ge=1, le=2**31 - 1),
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    svc.members.resolve_conflict(conflict_id, keep=body.keep)
+    return {"id": conflict_id, "resolved": True, "keep": body.keep}
 
 
 @router.patch("/members/{member_id}")
