@@ -8,6 +8,29 @@ from domain.errors import InvalidRequest
 
 TIERS = ("normal", "silver", "gold", "platinum")
 
+# Rolling 12-month spend (what members paid less refunds, over completed orders) at which a
+# member is upgraded, in fen. Upgrades only: a tier is never lowered automatically.
+TIER_THRESHOLDS: tuple[tuple[str, int], ...] = (
+    ("platinum", 2_000_000),  # 20,000 yuan
+    ("gold", 500_000),  # 5,000 yuan
+    ("silver", 100_000),  # 1,000 yuan
+    ("normal", 0),
+)
+TIER_RANK = {"normal": 0, "silver": 1, "gold": 2, "platinum": 3}
+
+
+def tier_for_spend(spend: int) -> str:
+    for tier, threshold in TIER_THRESHOLDS:
+        if spend >= threshold:
+            return tier
+    return "normal"
+
+
+def upgraded_tier(current: str, spend: int) -> str:
+    """The member's tier after an order completes: the spend's tier if higher, else unchanged."""
+    earned = tier_for_spend(spend)
+    return earned if TIER_RANK[earned] > TIER_RANK.get(current, 0) else current
+
 
 def normalise_phone(raw: str) -> str:
     """Digits only, without a +86 / 0086 / 86 country prefix: '+86 138-0000-0001' -> '13800000001'.

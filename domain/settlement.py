@@ -1,0 +1,154 @@
+"""Settlement: how what a member paid for a completed order is shared between legal entities.
+
+Models (configured per channel and location, see `SettlementTerms`):
+
+- `buy_sell`: the fulfilling location's entity sells the goods to the member; it is settled the
+  whole amount (role `seller`).
+- `exclusive`: the sale belongs to one party (`owner`, by default the fulfilling location), and
+  the operator takes a commission of `commission_bp` basis points (roles `owner`, `operator`).
+- `shared`: the amount is split between the goods owner, the fulfilling location and the operator
+  by the integer ratios `owner_ratio : fulfiller_ratio : operator_ratio`
+  (roles `owner`, `fulfiller`, `operator`).
+- `distribution`: a distributor who cannot change the price earns `commission_bp` basis points;
+  the fulfilling location sells (roles `seller`, `distributor`).
+
+Every split is largest-remainder and adds up exactly. Settlement is cumulative: after a return,
+each party's total is the split of the order's new net amount, and the entries recorded are the
+differences, so the totals never drift from a fresh split of the final net.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from domain.errors import InvalidRequest
+from domain.money import split_proportionally
+
+MODELS = ("buy_sell", "exclusive", "shared", "distribution")
+BASIS_POINTS = 10_000
+DEFAULT_OPERATOR = "operator"
+DEFAULT_OWNER = "chain"
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
+def business_day(at: datetime) -> str:
+    """The chain's business day of an instant (China time, no daylight saving): statements are
+    per this day."""
+    return at.astimezone(CHINA_TIME).date().isoformat()
+
+
+@dataclass(frozen=True)
+class SettlementTerms:
+    model: str = "buy_sell"
+    commission_bp: int = 0
+    owner_ratio: int = 0
+    fulfiller_ratio: int = 0
+    operator_ratio: int = 0
+    owner: str | None = None
+    operator: str = DEFAULT_OPERATOR
+    distributor: str | None = None
+
+    def validate(self) -> SettlementTerms:
+        def bad(message: str) -> InvalidRequest:
+            return InvalidRequest(message, details={"model": self.model})
+
+        if self.model not in MODELS:
+            raise bad(f"model must be one of {', '.join(MODELS)}")
+        if not 0 <= self.commission_bp <= BASIS_POINTS:
+            raise bad("commission_bp is in basis points, 0 to 10000")
+        if min(self.owner_ratio, self.fulfiller_ratio, self.operator_ratio) < 0:
+            raise bad("ratios cannot be negative")
+        if self.model in ("exclusive", "distribution") and self.commission_bp == 0:
+            raise bad(f"a {self.model} rule needs a commission_bp above 0")
+        if self.model == "distribution" and not self.distributor:
+            raise bad("a distribution rule names its distributor")
+        if self.model == "shared" and (
+            self.owner_ratio + self.fulfiller_ratio + self.operator_ratio == 0
+        ):
+            raise bad("a shared rule needs at least one ratio above 0")
+        return self
+
+    def as_params(self) -> dict[str, int | str | None]:
+        return {
+            "commission_bp": self.commission_bp,
+            "owner_ratio": self.owner_ratio,
+            "fulfiller_ratio": self.fulfiller_ratio,
+            "operator_ratio": self.operator_ratio,
+            "owner": self.owner,
+            "operator": self.operator,
+            "distributor": self.distributor,
+        }
+
+    @classmethod
+    def from_params(cls, model: str, params: Mapping[str, Any]) -> SettlementTerms:
+        known = {k: v for k, v in params.items() if k in cls.__dataclass_fields__}
+        return cls(model=model, **known)
+
+
+@dataclass(frozen=True)
+class Share:
+    party: str
+    role: str
+    amount: int
+
+
+def split_settlement(terms: SettlementTerms, amount: int, *, fulfiller: str) -> list[Share]:
+    """The parties' shares of `amount` fen (>= 0) under `terms`; they add up to `amount`."""
+    if amount < 0:
+        raise ValueError("a settled amount is never negative")
+    m = terms.model
+    if m == "buy_sell":
+        return [Share(fulfiller, "seller", amount)]
+    if m == "exclusive":
+        rest, commission = _commission(amount, terms.commission_bp)
+        return [
+            Share(terms.owner or fulfiller, "owner", rest),
+            Share(terms.operator, "operator", commission),
+        ]
+    if m == "distribution":
+        rest, commission = _commission(amount, terms.commission_bp)
+        assert terms.distributor
+        return [
+            Share(fulfiller, "seller", rest),
+            Share(terms.distributor, "distributor", commission),
+        ]
+    if m == "shared":
+        owner, ful, op = split_proportionally(
+            amount, [terms.owner_ratio, terms.fulfiller_ratio, terms.operator_ratio]
+        )
+        return [
+            Share(terms.owner or DEFAULT_OWNER, "owner", owner),
+            Share(fulfiller, "fulfiller", ful),
+            Share(terms.operator, "operator", op),
+        ]
+    raise ValueError(f"unknown settlement model {m}")
+
+
+def _commission(amount: int, bp: int) -> tuple[int, int]:
+    rest, commission = split_proportionally(amount, [BASIS_POINTS - bp, bp])
+    return rest, commission
+
+
+def settlement_delta(
+    terms: SettlementTerms, *, net_before: int, net_after: int, fulfiller: str
+) -> list[Share]:
+    """Entries that move each party from its share of `net_before` to its share of
+    `net_after` (zero moves left out). Their sum is `net_after - net_before`."""
+    before = _by_key(split_settlement(terms, net_before, fulfiller=fulfiller))
+    after = _by_key(split_settlement(terms, net_after, fulfiller=fulfiller))
+    out = []
+    for key in dict.fromkeys([*after, *before]):
+        diff = after.get(key, 0) - before.get(key, 0)
+        if diff:
+            out.append(Share(key[0], key[1], diff))
+    return out
+
+
+def _by_key(shares: list[Share]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for s in shares:
+        out[(s.party, s.role)] = out.get((s.party, s.role), 0) + s.amount
+    return out
