@@ -32,6 +32,7 @@ GIVE_BACK_COUPONS = "give_back_coupons"
 LOWER_CREDIT = "lower_credit"
 RECEIVE_RETURN = "receive_return"
 RECORD_SETTLEMENT = "record_settlement"
+EVALUATE_TIER = "evaluate_tier"
 
 
 @dataclass
@@ -41,8 +42,18 @@ class SettlementRecord:
     order_id: str
     key: str
     amount: int
-    party: str
-    day: str
+    party: str  # the fulfilling location, "location:<id>"
+    day: str  # the chain's business day (China time)
+    channel: str = ""
+    cause: str = ""
+
+
+@dataclass
+class TierCheck:
+    """After an order completes: upgrade the member if the rolling spend reached a new tier."""
+
+    order_id: str
+    member_id: str
 
 
 @dataclass

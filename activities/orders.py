@@ -16,6 +16,7 @@ from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
+from adapters.settlement import SettlementLedger
 from domain.errors import DomainError, InsufficientStock
 from domain.orders import LineRequest, PlannedPart, Pricing
 from domain.routing import RoutingInput, plan_fulfilments
@@ -37,8 +38,10 @@ class OrderActivities:
         members: MemberRepository,
         read_model: ReadModel,
         pricing: PricingService,
+        settlement: SettlementLedger | None = None,
     ) -> None:
         self.pricing = pricing
+        self.settlement = settlement or SettlementLedger(read_model.engine)
         self.catalog = catalog
         self.inventory = inventory
         self.members = members
@@ -57,6 +60,7 @@ class OrderActivities:
             self.lower_credit,
             self.receive_return,
             self.record_settlement,
+            self.evaluate_tier,
             self.ensure_member,
             self.plan_and_reserve,
             self.record_order,
@@ -223,9 +227,29 @@ class OrderActivities:
 
     @activity.defn(name=c.RECORD_SETTLEMENT)
     def record_settlement(self, r: c.SettlementRecord) -> None:
-        self.read_model.record_settlement(
-            r.order_id, key=r.key, amount=r.amount, party=r.party, day=r.day
+        self.settlement.settle(
+            r.order_id,
+            key=r.key,
+            delta=r.amount,
+            channel=r.channel,
+            location_id=r.party.removeprefix("location:"),
+            day=r.day,
+            cause=r.cause or r.key.rsplit(":", 1)[-1],
         )
+
+    @activity.defn(name=c.EVALUATE_TIER)
+    def evaluate_tier(self, t: c.TierCheck) -> str:
+        """The member's tier after this order: upgraded when the rolling 12-month spend reached
+        a higher threshold."""
+        before, after, spend = self.members.evaluate_tier(t.member_id)
+        if after != before:
+            self.read_model.add_timeline(
+                t.order_id,
+                key=f"{t.order_id}:tier",
+                event="tier_upgraded",
+                detail=f"member {t.member_id} {before} -> {after} (12-month spend {spend} fen)",
+            )
+        return after
 
     @activity.defn(name=c.LOWER_CREDIT)
     def lower_credit(self, p: c.CreditPenalty) -> None:

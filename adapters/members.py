@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from adapters.tables import Member, MemberConflict, MemberLink, PointsEntry, StoredValueEntry
+from adapters.tables import (
+    Member,
+    MemberConflict,
+    MemberLink,
+    Order,
+    PointsEntry,
+    SettlementEntry,
+    StoredValueEntry,
+    utcnow,
+)
 from domain.errors import InvalidRequest, NotFound
-from domain.members import member_id_for, normalise_phone
+from domain.members import member_id_for, normalise_phone, upgraded_tier
 
 
 class MemberRepository:
@@ -109,6 +119,31 @@ class MemberRepository:
                     for c in conflicts
                 ],
             }
+
+    def rolling_spend(self, member_id: str, *, days: int = 365) -> int:
+        """What the member paid less refunds over the last `days`, counting completed orders
+        (their settlement entries, which add up to exactly that)."""
+        since = utcnow() - timedelta(days=days)
+        with session_scope(self.engine) as s:
+            total = s.exec(
+                select(func.coalesce(func.sum(SettlementEntry.amount), 0))
+                .join(Order, col(Order.order_id) == col(SettlementEntry.order_id))
+                .where(Order.member_id == member_id, col(SettlementEntry.at) >= since)
+            ).one()
+            return int(total)
+
+    def evaluate_tier(self, member_id: str) -> tuple[str, str, int]:
+        """Upgrade the member when the rolling 12-month spend reached a higher tier's threshold
+        (never a downgrade): (tier before, tier after, spend)."""
+        spend = self.rolling_spend(member_id)
+        with session_scope(self.engine) as s:
+            m = s.get(Member, member_id, with_for_update=True)
+            if m is None:
+                raise NotFound(f"member {member_id} does not exist")
+            before = m.tier
+            m.tier = upgraded_tier(before, spend)
+            s.add(m)
+            return before, m.tier, spend
 
     def set_tier(self, member_id: str, tier: str) -> None:
         with session_scope(self.engine) as s:

@@ -20,7 +20,6 @@ from adapters.tables import (
     OrderLine,
     Payment,
     Refund,
-    SettlementEntry,
     TimelineEvent,
     WebhookEvent,
     utcnow,
@@ -178,41 +177,6 @@ class ReadModel:
             row.status = status
             row.updated_at = utcnow()
             s.add(row)
-
-    def record_settlement(
-        self, order_id: str, *, key: str, amount: int, party: str, day: str
-    ) -> None:
-        with session_scope(self.engine) as s:
-            seen = s.exec(select(SettlementEntry.id).where(SettlementEntry.key == key)).first()
-            if seen is None:
-                s.add(
-                    SettlementEntry(
-                        key=key,
-                        order_id=order_id,
-                        model="buy_sell",
-                        party=party,
-                        role="seller",
-                        amount=amount,
-                        day=day,
-                    )
-                )
-
-    def settlement(self, order_id: str) -> dict[str, Any]:
-        with session_scope(self.engine) as s:
-            rows = list(
-                s.exec(
-                    select(SettlementEntry)
-                    .where(SettlementEntry.order_id == order_id)
-                    .order_by(col(SettlementEntry.id))
-                )
-            )
-            return {
-                "model": rows[0].model if rows else "buy_sell",
-                "entries": [
-                    {"party": r.party, "role": r.role, "amount": r.amount, "day": r.day}
-                    for r in rows
-                ],
-            }
 
     def refunds(self, status: str | None) -> list[dict[str, Any]]:
         with session_scope(self.engine) as s:

@@ -282,11 +282,25 @@ class TimelineEvent(SQLModel, table=True):
 
 
 class SettlementRule(SQLModel, table=True):
-    rule_id: str = Field(primary_key=True, max_length=64)
+    """Terms for orders of a channel and/or fulfilled by a location; the most specific wins."""
+
+    rule_id: str = Field(primary_key=True, max_length=64)  # "<channel or *>@<location or *>"
     channel: str | None = Field(default=None, max_length=64)
     location_id: str | None = Field(default=None, max_length=64)
-    model: str = Field(max_length=16)  # buy_sell, exclusive, shared
+    model: str = Field(max_length=16)  # buy_sell, exclusive, shared, distribution
     params: dict[str, Any] = json_obj()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderSettlement(SQLModel, table=True):
+    """The terms an order is settled under, fixed when it completes (later returns use them)."""
+
+    order_id: str = Field(primary_key=True, max_length=64)
+    rule_id: str | None = Field(default=None, max_length=64)
+    model: str = Field(max_length=16)
+    params: dict[str, Any] = json_obj()
+    fulfiller: str = Field(max_length=80)
+    net_amount: int = Field(default=0, sa_type=BigInteger)
 
 
 class SettlementEntry(SQLModel, table=True):
@@ -298,6 +312,7 @@ class SettlementEntry(SQLModel, table=True):
     role: str = Field(max_length=32)
     amount: int = Field(sa_type=BigInteger)
     day: str = Field(max_length=10, index=True)
+    cause: str = Field(default="", max_length=80)  # "completed" or the refund id of a return
     at: datetime = Field(default_factory=utcnow)
 
 

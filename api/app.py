@@ -17,6 +17,7 @@ from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
+from adapters.settlement import SettlementLedger
 from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
@@ -50,6 +51,7 @@ def create_app(
         inventory=InventoryRepository(engine),
         members=MemberRepository(engine),
         read_model=ReadModel(engine),
+        settlement=SettlementLedger(engine),
         pricing=PricingService(engine),
         gateway=gateway or HttpPaymentGateway(settings.gateway_base_url),
         webhook_secret=settings.secret("payment_webhook_secret"),

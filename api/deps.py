@@ -17,6 +17,7 @@ from adapters.payment_gateway import PaymentGateway
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
+from adapters.settlement import SettlementLedger
 from adapters.tokens import Principal, TokenRepository
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 
@@ -35,6 +36,7 @@ class Services:
     members: MemberRepository
     read_model: ReadModel
     pricing: PricingService
+    settlement: SettlementLedger
     gateway: PaymentGateway
     webhook_secret: str
     connect: object  # async () -> Client

@@ -131,6 +131,25 @@ class MemberTierIn(Strict):
 class PointsIn(Strict):
     delta: Annotated[int, Field(ge=-(10**9), le=10**9)]
     reason: ShortText = ""
+    adjustment_id: ClientId | None = None  # repeats with the same id are applied once
+
+
+Party = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class SettlementRuleIn(Strict):
+    """Terms for a channel's orders and/or a location's parts; both null is the default rule."""
+
+    channel: ClientId | None = None
+    location_id: ClientId | None = None
+    model: Literal["buy_sell", "exclusive", "shared", "distribution"]
+    commission_bp: Annotated[int, Field(ge=0, le=10_000)] = 0
+    owner_ratio: Annotated[int, Field(ge=0, le=10**6)] = 0
+    fulfiller_ratio: Annotated[int, Field(ge=0, le=10**6)] = 0
+    operator_ratio: Annotated[int, Field(ge=0, le=10**6)] = 0
+    owner: Party | None = None
+    operator: Party = "operator"
+    distributor: Party | None = None
 
 
 class MemberIn(Strict):

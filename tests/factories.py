@@ -67,3 +67,39 @@ def stock(engine: Engine, location_id: str, sku_code: str, on_hand: int, safety:
 def phone() -> str:
     """A unique mainland mobile number."""
     return "137" + str(int(uid(), 16) % 10**8).rjust(8, "0")
+
+
+def order_row(
+    engine: Engine, *, channel: str, payable_amount: int, refunded: list[int] | None = None
+) -> str:
+    """A completed order in the read model only (for ledgers that key on an order), paid by cash
+    and with these refunds, so that it reconciles once settled for what is left."""
+    from adapters.db import session_scope
+    from adapters.tables import Order, Payment, Refund
+
+    oid = uid("O-")
+    with session_scope(engine) as s:
+        s.add(
+            Order(
+                order_id=oid,
+                channel=channel,
+                channel_order_id=oid,
+                status="completed",
+                mode="delivery",
+                payment_method="cash",
+                payable_amount=payable_amount,
+            )
+        )
+        s.flush()
+        s.add(
+            Payment(
+                payment_id=f"{oid}-P",
+                order_id=oid,
+                method="cash",
+                amount=payable_amount,
+                status="succeeded",
+            )
+        )
+        for i, amount in enumerate(refunded or []):
+            s.add(Refund(refund_id=f"{oid}-R{i}", order_id=oid, amount=amount, status="succeeded"))
+    return oid

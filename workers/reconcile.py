@@ -61,6 +61,18 @@ def check_database(engine: Engine) -> list[str]:
                     f"order {order_id} ({status}): paid {paid} fen but refunded "
                     f"{refunded} + settled {settled}"
                 )
+        rows = s.execute(
+            text(
+                "SELECT t.order_id, t.net_amount, COALESCE(SUM(e.amount), 0) "
+                "FROM ordersettlement t LEFT JOIN settlemententry e ON e.order_id = t.order_id "
+                "GROUP BY t.order_id, t.net_amount "
+                "HAVING COALESCE(SUM(e.amount), 0) <> t.net_amount"
+            )
+        )
+        for order_id, net, entries in rows:
+            problems.append(
+                f"order {order_id}: settled net {net} fen but entries add up to {entries}"
+            )
     for d in InventoryRepository(engine).drift():
         problems.append(
             f"stock {d['location_id']}/{d['sku']}: counters on_hand={d['on_hand']} "

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.pricing import order_lines, without_gifts
     from domain.refunds import points_to_reverse, refund_lines
+    from domain.settlement import business_day
     from workflows.common import run_local
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
@@ -88,6 +89,7 @@ class OrderWorkflow:
         self.returned_amount = 0
         self.earned = 0
         self.settled_party = ""
+        self.member_tier = ""
         self.earn_base = 0
 
     @workflow.run
@@ -311,6 +313,13 @@ class OrderWorkflow:
                 "completed",
                 party=f"location:{done[0].location_id}",
             )
+        if done and self.member_id and workflow.patched("tier"):
+            tier = await run_local(
+                c.EVALUATE_TIER,
+                c.TierCheck(self.req.order_id, self.member_id),
+                summary="re-evaluate the member's tier on 12-month spend",
+            )
+            self.member_tier = str(tier)
         if done:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
@@ -553,7 +562,9 @@ class OrderWorkflow:
                 f"settle:{self.req.order_id}:{step}",
                 amount,
                 party,
-                workflow.now().date().isoformat(),
+                business_day(workflow.now()),
+                channel=self.req.channel,
+                cause=step,
             ),
             summary=f"settle {yuan(abs(amount))}",
         )
@@ -628,6 +639,8 @@ class OrderWorkflow:
                 f"payable {yuan(self.pricing.payable_amount)} by {self.req.payment_method}"
             )
             lines += self.pricing.trace
+        if self.member_tier:
+            lines.append(f"member {self.member_id} is {self.member_tier}")
         for p in self.parts:
             state = self.results.get(p.fulfilment_id)
             lines.append(

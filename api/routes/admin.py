@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import PlainTextResponse
 from sqlmodel import select
 
 from adapters.db import session_scope
@@ -22,11 +24,13 @@ from api.schemas import (
     PointsIn,
     PromotionIn,
     ReceiptIn,
+    SettlementRuleIn,
     SkuIn,
     StockIn,
     TokenIn,
 )
 from domain.errors import NotFound
+from domain.settlement import SettlementTerms
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -301,5 +305,70 @@ def adjust_points(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    svc.members.adjust_points(member_id, body.delta, reason=body.reason)
+    key = f"adjust:{member_id}:{body.adjustment_id}" if body.adjustment_id else None
+    svc.members.adjust_points(member_id, body.delta, reason=body.reason, key=key)
     return svc.members.view(member_id)
+
+
+# --- settlement ----------------------------------------------------------------------------
+
+
+@router.put("/settlement-rules")
+def put_settlement_rule(
+    body: SettlementRuleIn, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """Create or replace the terms for this channel and/or location. Orders completed from now on
+    are settled under the most specific rule; orders already settled keep their terms."""
+    fields = body.model_dump(exclude={"channel", "location_id"})
+    return svc.settlement.put_rule(
+        SettlementTerms(**fields), channel=body.channel, location_id=body.location_id
+    )
+
+
+@router.get("/settlement-rules")
+def list_settlement_rules(
+    _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    return {"rules": svc.settlement.rules()}
+
+
+@router.delete("/settlement-rules/{rule_id}", status_code=204)
+def delete_settlement_rule(
+    rule_id: Annotated[str, Path(max_length=140, pattern=r"^[A-Za-z0-9_.:*@\-]+$")],
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> Response:
+    svc.settlement.delete_rule(rule_id)
+    return Response(status_code=204)
+
+
+@router.get("/settlement/{day}")
+def settlement_day(
+    day: date,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Each party's net for a business day (China time), per role."""
+    return {"day": day.isoformat(), "parties": svc.settlement.parties(day.isoformat())}
+
+
+@router.get(
+    "/settlement/{day}/statement.csv",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def settlement_statement(
+    day: date,
+    party: Annotated[str | None, Query(max_length=64)] = None,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> Response:
+    """The day's statement for finance, one party (`?party=`) or all: one row per settlement
+    entry, then a TOTAL row per party and role; amounts in fen."""
+    body = svc.settlement.statement_csv(day.isoformat(), party)
+    name = f"settlement-{day}{'-' + party.replace(':', '_') if party else ''}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

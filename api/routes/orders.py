@@ -249,4 +249,4 @@ def order_settlement(
     require_admin(p)
     if svc.read_model.order_channel(order_id) is None:
         raise NotFound(f"order {order_id} does not exist")
-    return svc.read_model.settlement(order_id)
+    return svc.settlement.order_settlement(order_id)

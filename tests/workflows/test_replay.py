@@ -31,6 +31,7 @@ def test_there_are_histories_of_every_path() -> None:
     assert paths <= names, "histories of today's code"
     assert {f"v1-{p}" for p in paths} <= names, "histories recorded before payments opened"
     assert {f"v2-{p}" for p in paths} <= names, "histories recorded before refunds"
+    assert {f"v3-{p}" for p in paths} <= names, "histories recorded before settlement terms"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.name)

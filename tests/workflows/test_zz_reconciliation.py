@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.db import session_scope
-from adapters.tables import Order, StockMovement
+from adapters.tables import Order, OrderSettlement, StockMovement
 from tests import factories as f
 from tests.conftest import uid
 from workers.reconcile import check_database, check_temporal
@@ -84,6 +84,11 @@ def test_reconciliation_reports_tampered_stock_lingering_reservations_and_over_r
             ),
             {"o": done},
         )
+        s.add(
+            OrderSettlement(
+                order_id=done, model="buy_sell", params={}, fulfiller="location:X", net_amount=400
+            )
+        )
     problems = check_database(engine)
     assert any("refunded 100 fen of 0 paid" in p for p in problems)
     assert any("2 units still reserved" in p for p in problems)
@@ -91,6 +96,7 @@ def test_reconciliation_reports_tampered_stock_lingering_reservations_and_over_r
     assert any(
         f"order {done} (completed): paid 500 fen but refunded 0 + settled 0" in p for p in problems
     )
+    assert any(f"order {done}: settled net 400 fen but entries add up to 0" in p for p in problems)
 
 
 async def test_reconciliation_reports_an_open_order_without_a_workflow(
