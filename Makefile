@@ -56,6 +56,9 @@ clean:
 reconcile: install
 	$(BIN)/python -m workers.reconcile
 
+bench: install
+	$(BIN)/python -m benchmarks.full_stack $(BENCH_FLAGS)
+
 bench-pricing: install
 	$(BIN)/python -m benchmarks.pricing
 

@@ -56,10 +56,17 @@ class Stack:
         engine.dispose()
         return path
 
-    def spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+    def spawn(
+        self, name: str, cmd: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        """Start a process of the stack (with `env` over the stack's), logging to its file."""
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            env=self.env | (env or {}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append((name, proc))
         return proc

@@ -51,6 +51,15 @@ def build_activities(
     return [*acts.all(), payments.create_payment, *refunds.all()]  # type: ignore[list-item]
 
 
+def worker_options() -> dict[str, Any]:
+    """Worker tuning shared by the order worker and the benchmark's skeleton floor."""
+    return {
+        "activity_executor": ThreadPoolExecutor(max_workers=32),
+        "max_concurrent_activities": 32,
+        "max_concurrent_local_activities": 32,
+    }
+
+
 def build_worker(
     client: Client,
     engine: Engine,
@@ -64,9 +73,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(engine, gateway, notify_url=notify_url),
-        activity_executor=ThreadPoolExecutor(max_workers=32),
-        max_concurrent_activities=32,
-        max_concurrent_local_activities=32,
+        **worker_options(),
     )
 
 

@@ -1,0 +1,504 @@
+"""`make bench`: full order lifecycles on the real embedded stack, against a skeleton floor.
+
+Starts the stack as processes (Temporal dev server on SQLite, the simulated payment gateway, the
+worker(s), the API(s)) in a scratch home under `OMS_HOME/bench/`, then in the same run:
+
+1. the floor: `BENCH_ORDERS` skeleton workflows (7 no-op activities, 4 signals) on the same
+   server, with a worker of the same settings, driven by `BENCH_CHANNELS` concurrent clients;
+2. the real thing: `BENCH_ORDERS` orders submitted through the API by `BENCH_CHANNELS` simulated
+   channels at once (members paying by stored value or through the payment gateway, a share of
+   pickup orders), each taken by its location's staff through accept, picked, ship and deliver,
+   or accept, picked and pickup with the member's code, until the order is `completed`.
+
+Prints orders per second, the ratio to the floor, submit and staff-action latency, the workers'
+peak RSS; writes `result.json` and `chart.png` under `OMS_HOME/bench/`; the last line is
+`orders_per_s=<x> floor_per_s=<y> ratio=<x/y> submit_p99_ms=<z> action_p99_ms=<w>`.
+
+Flags: `--scale-out` runs 2 workers and 2 API processes on PostgreSQL (`BENCH_PG_URL`, default
+the local server); `--in-flight N` then parks N pickup orders at `ready_for_pickup` and reports the
+workers' RSS and submit latency with them waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from adapters.settings import Settings
+
+HANGZHOU = {
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "lat": 30.2741,
+    "lng": 120.1551,
+    "line1": "1 Lakeside Rd",
+    "recipient": "Bench",
+    "phone": "13800000001",
+}
+SKUS = ["MILK-1L", "BREAD-WHITE", "APPLE-1KG", "EGGS-10"]
+STORES = ["S-HZ-01", "S-HZ-02"]
+CHANNELS = ["app", "miniprogram", "pos", "jd"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def peak_rss_mib(pids: list[int]) -> float:
+    """The largest peak resident set (VmHWM) among these processes, in MiB."""
+    peak = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return peak
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total = max(total, int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return total
+
+
+@dataclass
+class Figures:
+    submit_ms: list[float] = field(default_factory=list)
+    action_ms: list[float] = field(default_factory=list)
+    done_at: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+# --- the stack ----------------------------------------------------------------------------------
+
+
+class BenchStack:
+    """The embedded stack as processes, in a scratch home, on free ports."""
+
+    def __init__(self, home: Path, *, scale_out: bool, pg_url: str) -> None:
+        from workers.dev import Stack
+
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        db_url = f"sqlite:///{home / 'oms.db'}"
+        if scale_out:
+            db_url = fresh_pg_database(pg_url)
+        self.ports = {
+            "OMS_API_PORT": free_port(),
+            "OMS_TEMPORAL_PORT": free_port(),
+            "OMS_UI_PORT": free_port(),
+            "OMS_GATEWAY_PORT": free_port(),
+        }
+        env = {k: str(v) for k, v in self.ports.items()} | {
+            "OMS_HOME": str(home),
+            "OMS_DATABASE_URL": db_url,
+            "OMS_TASK_QUEUE": "bench-orders",
+            "OMS_DEMO_DATA": "1",
+            "OMS_ADMIN_TOKEN": "bench-admin-" + uuid.uuid4().hex,
+            "OMS_PAYMENT_WEBHOOK_SECRET": uuid.uuid4().hex,
+        }
+        os.environ.update(env)
+        self.settings = Settings()
+        self.stack = Stack(self.settings)
+        self.scale_out = scale_out
+        self.api_urls = [f"http://127.0.0.1:{self.settings.api_port}"]
+        self.workers: list[int] = []
+
+    def start(self) -> None:
+        from workers.dev import wait_for_port
+
+        self.stack.prepare()
+        self.stack.start()
+        self.workers = [p.pid for name, p in self.stack.procs if name == "worker"]
+        if self.scale_out:
+            port = free_port()
+            extra_api = self.stack.spawn(
+                "api-2",
+                [sys.executable, "-m", "workers.api_server"],
+                env={"OMS_API_PORT": str(port)},
+            )
+            worker2 = self.stack.spawn("worker-2", [sys.executable, "-m", "workers.worker"])
+            wait_for_port(port, timeout=60, proc=extra_api)
+            self.api_urls.append(f"http://127.0.0.1:{port}")
+            self.workers.append(worker2.pid)
+        skeleton = self.stack.spawn("skeleton", [sys.executable, "-m", "benchmarks.skeleton"])
+        self.skeleton_pid = skeleton.pid
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
+def fresh_pg_database(server_url: str) -> str:
+    import psycopg
+
+    from adapters.db import normalise_url
+
+    name = "oms_bench_" + uuid.uuid4().hex[:8]
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base = plain.rsplit("/", 1)[0]
+    return normalise_url(f"{base}/{name}")
+
+
+# --- the floor ----------------------------------------------------------------------------------
+
+
+async def run_floor(settings: Settings, n: int, clients: int) -> float:
+    from benchmarks.skeleton import SIGNALS, SkeletonOrder, task_queue
+    from workers.temporal import connect
+
+    client = await connect(settings)
+    queue = asyncio.Queue[int]()
+    for i in range(n):
+        queue.put_nowait(i)
+    run = uuid.uuid4().hex[:6]
+
+    async def one_client() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            handle = await client.start_workflow(
+                SkeletonOrder.run, id=f"skeleton-{run}-{i}", task_queue=task_queue(settings)
+            )
+            for _ in range(SIGNALS):
+                await handle.signal(SkeletonOrder.staff)
+            await handle.result()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    return n / (time.perf_counter() - started)
+
+
+# --- real orders --------------------------------------------------------------------------------
+
+
+class Driver:
+    """Simulated channels and staff over HTTP."""
+
+    def __init__(self, urls: list[str], admin_token: str, home: Path) -> None:
+        self.urls = urls
+        self.http = [
+            httpx.AsyncClient(
+                base_url=u,
+                timeout=60,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+            )
+            for u in urls
+        ]
+        self.admin = {"Authorization": f"Bearer {admin_token}"}
+        tokens = json.loads((home / "tokens.json").read_text())
+        self.staff = {loc: {"Authorization": f"Bearer {t}"} for loc, t in tokens["staff"].items()}
+        self.channels: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        self.figures = Figures()
+
+    def client(self, i: int) -> httpx.AsyncClient:
+        return self.http[i % len(self.http)]
+
+    async def close(self) -> None:
+        for c in self.http:
+            await c.aclose()
+
+    async def setup(self, n_channels: int, stock: int) -> None:
+        """Stock for every order, one channel token and one member per simulated channel."""
+        http = self.http[0]
+        for loc in [*STORES, "W-JX-CENTRAL"]:
+            for sku in SKUS:
+                r = await http.put(
+                    f"/v1/admin/stock/{loc}/{sku}", json={"on_hand": stock}, headers=self.admin
+                )
+                r.raise_for_status()
+        for i in range(n_channels):
+            channel = CHANNELS[i % len(CHANNELS)]
+            r = await http.post(
+                "/v1/admin/tokens",
+                json={"role": "channel", "channel": channel, "label": f"bench {i}"},
+                headers=self.admin,
+            )
+            r.raise_for_status()
+            headers = {"Authorization": f"Bearer {r.json()['token']}"}
+            phone = "139" + str(random.randrange(10**8)).rjust(8, "0")
+            r = await http.post(
+                "/v1/members", json={"phone": phone, "name": f"Bench {i}"}, headers=headers
+            )
+            member = r.json()
+            r = await http.post(
+                f"/v1/members/{member['member_id']}/stored-value",
+                json={"amount": 10**9},
+                headers=self.admin,
+            )
+            r.raise_for_status()
+            self.channels.append((channel, headers, member))
+
+    async def timed(
+        self, into: list[float], call: Callable[[], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        r = await call()
+        into.append((time.perf_counter() - started) * 1000)
+        return r
+
+    async def submit(self, k: int, i: int, *, pickup: bool, gateway: bool) -> dict[str, Any]:
+        channel, headers, member = self.channels[k]
+        rnd = random.Random(i)
+        body: dict[str, Any] = {
+            "channel_order_id": f"bench-{uuid.uuid4().hex}",
+            "payment_method": "wechat" if gateway else "stored_value",
+            "member_phone": member["phone"],
+            "lines": [
+                {"sku": sku, "qty": rnd.randint(1, 3)}
+                for sku in rnd.sample(SKUS, rnd.randint(1, 3))
+            ],
+            "fulfilment": {"mode": "pickup", "location_id": rnd.choice(STORES)}
+            if pickup
+            else {"mode": "delivery", "address": HANGZHOU},
+        }
+        http = self.client(i)
+        r = await self.timed(
+            self.figures.submit_ms, lambda: http.post("/v1/orders", json=body, headers=headers)
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"submit: {r.status_code} {r.text[:300]}")
+        order: dict[str, Any] = r.json()
+        if gateway:
+            pay = await http.post(
+                f"/v1/sim/payments/{order['payment']['payment_id']}",
+                json={"outcome": "succeeded"},
+                headers=self.admin,
+            )
+            if pay.status_code != 200:
+                raise RuntimeError(f"pay: {pay.status_code} {pay.text[:300]}")
+        return order
+
+    async def wait_for(
+        self, i: int, order_id: str, headers: dict[str, str], statuses: set[str]
+    ) -> dict[str, Any]:
+        http = self.client(i)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            r = await http.get(f"/v1/orders/{order_id}", headers=headers)
+            view: dict[str, Any] = r.json()
+            if view["status"] in statuses:
+                return view
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"order {order_id} stuck at {view['status']}")
+
+    async def act(self, i: int, fid: str, loc: str, action: str, body: dict[str, Any]) -> None:
+        http = self.client(i)
+        r = await self.timed(
+            self.figures.action_ms,
+            lambda: http.post(
+                f"/v1/fulfilments/{fid}/{action}", json=body, headers=self.staff[loc]
+            ),
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"{action}: {r.status_code} {r.text[:300]}")
+
+    async def lifecycle(self, k: int, i: int, *, pickup: bool, gateway: bool, until: str) -> None:
+        _, headers, _ = self.channels[k]
+        order = await self.submit(k, i, pickup=pickup, gateway=gateway)
+        oid = order["order_id"]
+        if gateway:
+            order = await self.wait_for(i, oid, headers, {"fulfilling"})
+        for part in order["fulfilments"]:
+            fid, loc = part["fulfilment_id"], part["location_id"]
+            await self.act(i, fid, loc, "accept", {})
+            await self.act(i, fid, loc, "picked", {})
+            if pickup:
+                if until == "ready_for_pickup":
+                    continue
+                view = (await self.client(i).get(f"/v1/orders/{oid}", headers=headers)).json()
+                [code] = [
+                    p["pickup_code"] for p in view["fulfilments"] if p["fulfilment_id"] == fid
+                ]
+                await self.act(i, fid, loc, "pickup", {"code": code})
+            else:
+                await self.act(i, fid, loc, "ship", {"carrier": "SF", "tracking_no": f"SF{i}"})
+                await self.act(i, fid, loc, "deliver", {})
+        if until == "completed":
+            await self.wait_for(i, oid, headers, {"completed"})
+        self.figures.done_at.append(time.perf_counter())
+
+    async def run(self, n: int, *, pickup_share: float, gateway_share: float, until: str) -> float:
+        queue = asyncio.Queue[int]()
+        for i in range(n):
+            queue.put_nowait(i)
+        rnd = random.Random(7)
+        kinds = [(rnd.random() < pickup_share, rnd.random() < gateway_share) for _ in range(n)]
+
+        async def channel(k: int) -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                pickup, gateway = kinds[i]
+                if until == "ready_for_pickup":
+                    pickup, gateway = True, False
+                try:
+                    await self.lifecycle(k, i, pickup=pickup, gateway=gateway, until=until)
+                except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                    self.figures.failures.append(str(exc))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(channel(k) for k in range(len(self.channels))))
+        return n / (time.perf_counter() - started)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def chart(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.bar(
+        ["floor (skeleton)", "full orders"],
+        [result["floor_per_s"], result["orders_per_s"]],
+        color=["#999999", "#2a7ab0"],
+    )
+    a.set_ylabel("completed per second")
+    a.set_title(f"throughput, ratio {result['ratio']:.2f}")
+    names = ["submit p50", "submit p99", "action p50", "action p99"]
+    values = [
+        result[k] for k in ("submit_p50_ms", "submit_p99_ms", "action_p50_ms", "action_p99_ms")
+    ]
+    b.bar(names, values, color=["#6baed6", "#08519c", "#74c476", "#006d2c"])
+    b.set_ylabel("ms")
+    b.set_title(f"latency ({result['channels']} channels at once)")
+    fig.suptitle(f"Omni OMS, {result['orders']} orders, {result['mode']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    stack = BenchStack(out / "run", scale_out=args.scale_out, pg_url=args.pg_url)
+    admin = os.environ["OMS_ADMIN_TOKEN"]
+    stack.start()
+    driver = Driver(stack.api_urls, admin, stack.settings.home)
+    try:
+        await driver.setup(args.channels, stock=10**7)
+        # warm up both paths (imports, caches, connections), not measured
+        await run_floor(stack.settings, args.channels, args.channels)
+        await driver.run(args.channels, pickup_share=0.3, gateway_share=0.25, until="completed")
+        driver.figures = Figures()
+
+        floor = await run_floor(stack.settings, args.orders, args.channels)
+        orders = await driver.run(
+            args.orders, pickup_share=0.3, gateway_share=0.25, until="completed"
+        )
+        f = driver.figures
+        result: dict[str, Any] = {
+            "mode": "scale-out: 2 workers, 2 APIs, PostgreSQL"
+            if args.scale_out
+            else "1 worker, 1 API, SQLite",
+            "orders": args.orders,
+            "channels": args.channels,
+            "orders_per_s": round(orders, 2),
+            "floor_per_s": round(floor, 2),
+            "ratio": round(orders / floor, 2),
+            "submit_p50_ms": round(statistics.median(f.submit_ms), 1),
+            "submit_p99_ms": round(pct(f.submit_ms, 0.99), 1),
+            "action_p50_ms": round(statistics.median(f.action_ms), 1),
+            "action_p99_ms": round(pct(f.action_ms, 0.99), 1),
+            "worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),
+            "failures": len(f.failures),
+            "failure_samples": f.failures[:5],
+        }
+        if args.in_flight:
+            result |= await in_flight(driver, stack, args.in_flight)
+        return result
+    finally:
+        await driver.close()
+        stack.stop()
+
+
+async def in_flight(driver: Driver, stack: BenchStack, n: int) -> dict[str, Any]:
+    """Park `n` pickup orders at ready_for_pickup; submit latency before and after."""
+
+    async def probe() -> list[float]:
+        driver.figures = Figures()
+        await driver.run(50, pickup_share=1.0, gateway_share=0.0, until="ready_for_pickup")
+        return driver.figures.submit_ms
+
+    before = await probe()
+    driver.figures = Figures()
+    started = time.perf_counter()
+    await driver.run(n, pickup_share=1.0, gateway_share=0.0, until="ready_for_pickup")
+    parked = time.perf_counter() - started
+    failures = len(driver.figures.failures)
+    after = await probe()
+    return {
+        "in_flight": n,
+        "in_flight_failures": failures,
+        "in_flight_park_s": round(parked, 1),
+        "in_flight_worker_rss_mib": round(rss_mib(stack.workers), 1),
+        "in_flight_worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),
+        "submit_p50_ms_empty": round(statistics.median(before), 1),
+        "submit_p99_ms_empty": round(pct(before, 0.99), 1),
+        "submit_p50_ms_in_flight": round(statistics.median(after), 1),
+        "submit_p99_ms_in_flight": round(pct(after, 0.99), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 200)))
+    parser.add_argument("--channels", type=int, default=int(os.environ.get("BENCH_CHANNELS", 20)))
+    parser.add_argument("--scale-out", action="store_true")
+    parser.add_argument("--in-flight", type=int, default=int(os.environ.get("BENCH_IN_FLIGHT", 0)))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    out = Settings().home.resolve() / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    result = asyncio.run(bench(args, out))
+    name = "result-scale-out" if args.scale_out else "result"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    chart(result, out / ("chart-scale-out.png" if args.scale_out else "chart.png"))
+    for k, v in result.items():
+        print(f"{k:>32}: {v}")
+    print(f"results in {out}")
+    print(
+        f"orders_per_s={result['orders_per_s']} floor_per_s={result['floor_per_s']} "
+        f"ratio={result['ratio']} submit_p99_ms={result['submit_p99_ms']} "
+        f"action_p99_ms={result['action_p99_ms']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
