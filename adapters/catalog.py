@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import ChannelConfig, CreditEvent, Location, Sku, utcnow
 from domain.pricing import CatalogItem
 from domain.routing import ChannelRule, Site
@@ -39,19 +39,19 @@ class CatalogRepository:
             return row, created
 
     def get_location(self, location_id: str) -> Location | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(Location, location_id)
 
     def get_sku(self, sku: str) -> Sku | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(Sku, sku)
 
     def list_locations(self) -> list[Location]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return list(s.exec(select(Location).order_by(Location.location_id)))
 
     def list_skus(self) -> list[Sku]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return list(s.exec(select(Sku).order_by(Sku.sku)))
 
     def lower_credit(self, location_id: str, points: int, *, key: str, why: str) -> None:
@@ -67,7 +67,7 @@ class CatalogRepository:
             s.add(CreditEvent(key=key, location_id=location_id, delta=-points, why=why))
 
     def channel_rule(self, channel: str) -> ChannelRule | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             row = s.get(ChannelConfig, channel)
             return None if row is None else channel_rule_of(row)
 
@@ -80,11 +80,11 @@ class CatalogRepository:
             return row
 
     def list_channels(self) -> list[ChannelConfig]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return list(s.exec(select(ChannelConfig).order_by(ChannelConfig.channel)))
 
     def catalog_items(self, skus: list[str]) -> dict[str, CatalogItem]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             rows = s.exec(select(Sku).where(Sku.sku.in_(skus)))  # type: ignore[attr-defined]
             return {
                 r.sku: CatalogItem(r.sku, r.price_amount, r.category, r.goods_class) for r in rows

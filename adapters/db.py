@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +47,26 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
     # Writers take the lock at BEGIN: no upgrade deadlocks between concurrent transactions.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (`read_scope`) begin deferred: in WAL mode they never wait for writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "oms_read_only"
+_readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session for reads only: a consistent snapshot that neither waits for writers nor holds
+    them up (on SQLite it does not take the write lock). Writing in it is a bug."""
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = _readers[engine] = engine.execution_options(**{READ_ONLY: True})
+    with Session(reader, expire_on_commit=False) as session:
+        yield session  # closing ends the transaction; loaded objects stay readable
 
 
 @contextmanager

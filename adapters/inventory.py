@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from adapters.catalog import site_of
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import DailyDispatch, Location, Stock, StockMovement
 from domain.errors import InsufficientStock, NotFound
 from domain.orders import PlannedPart
@@ -36,12 +36,12 @@ class InventoryRepository:
     # --- reads -----------------------------------------------------------------------------
 
     def get(self, location_id: str, sku: str) -> Stock | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(Stock, (location_id, sku))
 
     def snapshot(self, skus: list[str], *, day: date) -> StockSnapshot:
         """Sites and available stock of `skus`, for planning."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             used = {
                 d.location_id: d.parts
                 for d in s.exec(select(DailyDispatch).where(DailyDispatch.day == day.isoformat()))
@@ -61,7 +61,7 @@ class InventoryRepository:
         self, skus: list[str], *, location_id: str | None, mode: str, wanted: dict[str, int]
     ) -> set[str]:
         """Which of `skus` one location (the given one, or any serving `mode`) can supply."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = (
                 select(Stock)
                 .join(Location, col(Location.location_id) == col(Stock.location_id))
@@ -78,7 +78,7 @@ class InventoryRepository:
 
     def drift(self) -> list[dict[str, object]]:
         """Stock rows whose counters disagree with the movement ledger (empty when all agree)."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             sums = {
                 (loc, sku): (int(oh or 0), int(rs or 0))
                 for loc, sku, oh, rs in s.execute(
@@ -267,7 +267,7 @@ class InventoryRepository:
             )
 
     def require_location(self, location_id: str) -> None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             if s.get(Location, location_id) is None:
                 raise NotFound(f"location {location_id} does not exist")
 

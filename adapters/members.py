@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import (
     Member,
     MemberConflict,
@@ -31,11 +31,11 @@ class MemberRepository:
         self.engine = engine
 
     def get(self, member_id: str) -> Member | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(Member, member_id)
 
     def by_phone(self, phone: str) -> Member | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.exec(select(Member).where(Member.phone == normalise_phone(phone))).first()
 
     def ensure(self, phone: str, *, name: str = "", tier: str = "normal") -> tuple[Member, bool]:
@@ -91,7 +91,7 @@ class MemberRepository:
     # --- admin and registration --------------------------------------------------------------
 
     def view(self, member_id: str) -> dict[str, Any]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             m = s.get(Member, member_id)
             if m is None:
                 raise NotFound(f"member {member_id} does not exist")
@@ -124,7 +124,7 @@ class MemberRepository:
         """What the member paid less refunds over the last `days`, counting completed orders
         (their settlement entries, which add up to exactly that)."""
         since = utcnow() - timedelta(days=days)
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             total = s.exec(
                 select(func.coalesce(func.sum(SettlementEntry.amount), 0))
                 .join(Order, col(Order.order_id) == col(SettlementEntry.order_id))
@@ -183,7 +183,7 @@ class MemberRepository:
             )
 
     def conflicts(self, *, resolved: bool | None) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(MemberConflict).order_by(MemberConflict.id)  # type: ignore[arg-type]
             if resolved is not None:
                 q = q.where(MemberConflict.resolved == resolved)

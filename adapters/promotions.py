@@ -9,7 +9,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import Coupon, CouponHold, Promotion, Sku, utcnow
 from domain.errors import Conflict, InvalidCoupon, InvalidRequest, NotFound
 from domain.members import normalise_phone
@@ -99,12 +99,12 @@ class PromotionRepository:
 
     def rules(self) -> list[Rule]:
         """Every active promotion, as the pricing engine reads it."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return [rule_of(p) for p in s.exec(select(Promotion).where(Promotion.active))]
 
     def rule_book(self) -> RuleBook:
         """The active promotions, indexed; rebuilt only when a promotion has changed."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             count, latest = s.execute(
                 select(func.count(), func.max(Promotion.updated_at))  # type: ignore[call-overload]
             ).one()
@@ -114,7 +114,7 @@ class PromotionRepository:
         return self._book
 
     def list_promotions(self, *, active: bool | None = None) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(Promotion).order_by(col(Promotion.priority), col(Promotion.promotion_id))
             if active is not None:
                 q = q.where(Promotion.active == active)
@@ -157,7 +157,7 @@ class PromotionRepository:
             return coupon_view(row)
 
     def list_coupons(self) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return [coupon_view(c) for c in s.exec(select(Coupon).order_by(col(Coupon.code)))]
 
 

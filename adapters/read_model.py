@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import (
     Fulfilment,
     Order,
@@ -179,7 +179,7 @@ class ReadModel:
             s.add(row)
 
     def refunds(self, status: str | None) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(Refund).order_by(col(Refund.created_at))
             if status:
                 q = q.where(Refund.status == status)
@@ -203,7 +203,7 @@ class ReadModel:
     # --- reads -----------------------------------------------------------------------------
 
     def order_id_by_channel(self, channel: str, channel_order_id: str) -> str | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.exec(
                 select(Order.order_id).where(
                     Order.channel == channel, Order.channel_order_id == channel_order_id
@@ -211,17 +211,17 @@ class ReadModel:
             ).first()
 
     def order_channel(self, order_id: str) -> str | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             row = s.get(Order, order_id)
             return None if row is None else row.channel
 
     def order_of_payment(self, payment_id: str) -> str | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             row = s.get(Payment, payment_id)
             return None if row is None else row.order_id
 
     def webhook_seen(self, event_id: str) -> bool:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(WebhookEvent, event_id) is not None
 
     def remember_webhook(self, event_id: str) -> None:
@@ -233,11 +233,11 @@ class ReadModel:
             pass  # the same event, delivered twice at once: remembered by the other
 
     def fulfilment(self, fulfilment_id: str) -> Fulfilment | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             return s.get(Fulfilment, fulfilment_id)
 
     def order_view(self, order_id: str) -> dict[str, Any] | None:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             order = s.get(Order, order_id)
             if order is None:
                 return None
@@ -255,7 +255,7 @@ class ReadModel:
         cursor: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; `cursor` is opaque and continues after the last order returned."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(Order)
             if channel:
                 q = q.where(Order.channel == channel)
@@ -284,7 +284,7 @@ class ReadModel:
             return [_view(s, o) for o in rows], nxt
 
     def location_fulfilments(self, location_id: str, status: str | None) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(Fulfilment).where(Fulfilment.location_id == location_id)
             if status:
                 q = q.where(Fulfilment.status == status)

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import (
     Location,
     Order,
@@ -52,7 +52,7 @@ class SettlementLedger:
             return _rule_view(row)
 
     def rules(self) -> list[dict[str, Any]]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(SettlementRule).order_by(col(SettlementRule.rule_id))
             return [_rule_view(r) for r in s.exec(q)]
 
@@ -150,7 +150,7 @@ class SettlementLedger:
             s.add(snap)
 
     def order_settlement(self, order_id: str) -> dict[str, Any]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             if s.get(Order, order_id) is None:
                 raise NotFound(f"order {order_id} does not exist")
             snap = s.get(OrderSettlement, order_id)
@@ -188,7 +188,7 @@ class SettlementLedger:
     # --- statements --------------------------------------------------------------------------
 
     def statement_rows(self, day: str, party: str | None) -> list[SettlementEntry]:
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = select(SettlementEntry).where(
                 SettlementEntry.day == day, SettlementEntry.amount != 0
             )
@@ -213,7 +213,7 @@ class SettlementLedger:
 
     def parties(self, day: str) -> list[dict[str, Any]]:
         """Each party's net for the day, per role."""
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             q = (
                 select(
                     SettlementEntry.party,

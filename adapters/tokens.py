@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from adapters.db import session_scope
+from adapters.db import read_scope, session_scope
 from adapters.tables import ApiToken
 
 
@@ -47,7 +47,7 @@ class TokenRepository:
         digest = hash_token(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(role="admin")
-        with session_scope(self.engine) as s:
+        with read_scope(self.engine) as s:
             row = s.get(ApiToken, digest)
             if row is None:
                 return None

@@ -81,6 +81,14 @@ def peak_rss_mib(pids: list[int]) -> float:
     return peak
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def rss_mib(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -154,6 +162,10 @@ class BenchStack:
             self.api_urls.append(f"http://127.0.0.1:{port}")
             self.workers.append(worker2.pid)
         skeleton = self.stack.spawn("skeleton", [sys.executable, "-m", "benchmarks.skeleton"])
+        time.sleep(3)
+        for name, proc in self.stack.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {self.settings.home / (name + '.log')}")
         self.skeleton_pid = skeleton.pid
 
     def stop(self) -> None:
@@ -309,7 +321,8 @@ class Driver:
         while time.monotonic() < deadline:
             r = await http.get(f"/v1/orders/{order_id}", headers=headers)
             view: dict[str, Any] = r.json()
-            if view["status"] in statuses:
+            parts_open = all(p["status"] != "pending" for p in view["fulfilments"])
+            if view["status"] in statuses and parts_open:
                 return view
             await asyncio.sleep(0.05)
         raise RuntimeError(f"order {order_id} stuck at {view['status']}")
@@ -415,10 +428,14 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         await driver.run(args.channels, pickup_share=0.3, gateway_share=0.25, until="completed")
         driver.figures = Figures()
 
+        procs = [(name, p.pid) for name, p in stack.stack.procs] + [("bench", os.getpid())]
+        cpu0 = {name: cpu_seconds(pid) for name, pid in procs}
         floor = await run_floor(stack.settings, args.orders, args.channels)
+        cpu1 = {name: cpu_seconds(pid) for name, pid in procs}
         orders = await driver.run(
             args.orders, pickup_share=0.3, gateway_share=0.25, until="completed"
         )
+        cpu2 = {name: cpu_seconds(pid) for name, pid in procs}
         f = driver.figures
         result: dict[str, Any] = {
             "mode": "scale-out: 2 workers, 2 APIs, PostgreSQL"
@@ -434,6 +451,12 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "action_p50_ms": round(statistics.median(f.action_ms), 1),
             "action_p99_ms": round(pct(f.action_ms, 0.99), 1),
             "worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),
+            "cpu_ms_per_floor_workflow": {
+                k: round((cpu1[k] - cpu0[k]) * 1000 / args.orders, 1) for k in cpu0
+            },
+            "cpu_ms_per_order": {
+                k: round((cpu2[k] - cpu1[k]) * 1000 / args.orders, 1) for k in cpu0
+            },
             "failures": len(f.failures),
             "failure_samples": f.failures[:5],
         }

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from temporalio import activity, workflow
-from temporalio.worker import Worker
 
-from adapters.settings import Settings
-from workers.temporal import connect
-from workers.worker import worker_options
+if TYPE_CHECKING:
+    from adapters.settings import Settings
 
 STEPS = 7
 SIGNALS = 4
@@ -49,6 +48,11 @@ def task_queue(settings: Settings) -> str:
 
 
 async def run_worker(settings: Settings) -> None:
+    from temporalio.worker import Worker
+
+    from workers.temporal import connect
+    from workers.worker import worker_options
+
     client = await connect(settings)
     worker = Worker(
         client,
@@ -61,6 +65,8 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
+    from adapters.settings import Settings
+
     try:
         asyncio.run(run_worker(Settings()))
     except KeyboardInterrupt:
