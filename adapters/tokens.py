@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -24,10 +25,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CACHE_SECONDS = 30.0
+CACHE_SIZE = 10_000
+
+
 class TokenRepository:
+    """Tokens are looked up by hash; a known token's rights are kept in memory for
+    `CACHE_SECONDS` (tokens are never changed once issued), unknown ones are always looked up."""
+
     def __init__(self, engine: Engine, *, admin_token: str) -> None:
         self.engine = engine
         self._admin_hash = hash_token(admin_token)
+        self._cache: dict[str, tuple[float, Principal]] = {}
 
     def issue(self, principal: Principal, *, label: str = "") -> str:
         token = f"oms_{principal.role}_{secrets.token_urlsafe(24)}"
@@ -47,8 +56,16 @@ class TokenRepository:
         digest = hash_token(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(role="admin")
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         with read_scope(self.engine) as s:
             row = s.get(ApiToken, digest)
             if row is None:
                 return None
-            return Principal(role=row.role, channel=row.channel, location_id=row.location_id)
+            found = Principal(role=row.role, channel=row.channel, location_id=row.location_id)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[digest] = (now + CACHE_SECONDS, found)
+        return found

@@ -324,7 +324,7 @@ class Driver:
             parts_open = all(p["status"] != "pending" for p in view["fulfilments"])
             if view["status"] in statuses and parts_open:
                 return view
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
         raise RuntimeError(f"order {order_id} stuck at {view['status']}")
 
     async def act(self, i: int, fid: str, loc: str, action: str, body: dict[str, Any]) -> None:
@@ -342,8 +342,8 @@ class Driver:
         _, headers, _ = self.channels[k]
         order = await self.submit(k, i, pickup=pickup, gateway=gateway)
         oid = order["order_id"]
-        if gateway:
-            order = await self.wait_for(i, oid, headers, {"fulfilling"})
+        # staff see a part once it is dispatched to their location
+        order = await self.wait_for(i, oid, headers, {"fulfilling"})
         for part in order["fulfilments"]:
             fid, loc = part["fulfilment_id"], part["location_id"]
             await self.act(i, fid, loc, "accept", {})
@@ -419,7 +419,11 @@ def chart(result: dict[str, Any], path: Path) -> None:
 async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     stack = BenchStack(out / "run", scale_out=args.scale_out, pg_url=args.pg_url)
     admin = os.environ["OMS_ADMIN_TOKEN"]
-    stack.start()
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
     driver = Driver(stack.api_urls, admin, stack.settings.home)
     try:
         await driver.setup(args.channels, stock=10**7)

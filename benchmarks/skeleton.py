@@ -65,10 +65,11 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
+    import benchmarks.skeleton as module  # the workflow from its module, not from __main__
     from adapters.settings import Settings
 
     try:
-        asyncio.run(run_worker(Settings()))
+        asyncio.run(module.run_worker(Settings()))
     except KeyboardInterrupt:
         pass
 
