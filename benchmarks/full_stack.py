@@ -25,40 +25,16 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import shutil
-import socket
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from adapters.settings import Settings
-
-HANGZHOU = {
-    "province": "Zhejiang",
-    "city": "Hangzhou",
-    "lat": 30.2741,
-    "lng": 120.1551,
-    "line1": "1 Lakeside Rd",
-    "recipient": "Bench",
-    "phone": "13800000001",
-}
-SKUS = ["MILK-1L", "BREAD-WHITE", "APPLE-1KG", "EGGS-10"]
-STORES = ["S-HZ-01", "S-HZ-02"]
-CHANNELS = ["app", "miniprogram", "pos", "jd"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from benchmarks.traffic import Driver, Figures
 
 
 def pct(values: list[float], q: float) -> float:
@@ -101,51 +77,22 @@ def rss_mib(pids: list[int]) -> float:
     return total
 
 
-@dataclass
-class Figures:
-    submit_ms: list[float] = field(default_factory=list)
-    action_ms: list[float] = field(default_factory=list)
-    done_at: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-
-# --- the stack ----------------------------------------------------------------------------------
-
-
 class BenchStack:
     """The embedded stack as processes, in a scratch home, on free ports."""
 
     def __init__(self, home: Path, *, scale_out: bool, pg_url: str) -> None:
-        from workers.dev import Stack
+        from workers.dev import scratch_stack
 
         shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        db_url = f"sqlite:///{home / 'oms.db'}"
-        if scale_out:
-            db_url = fresh_pg_database(pg_url)
-        self.ports = {
-            "OMS_API_PORT": free_port(),
-            "OMS_TEMPORAL_PORT": free_port(),
-            "OMS_UI_PORT": free_port(),
-            "OMS_GATEWAY_PORT": free_port(),
-        }
-        env = {k: str(v) for k, v in self.ports.items()} | {
-            "OMS_HOME": str(home),
-            "OMS_DATABASE_URL": db_url,
-            "OMS_TASK_QUEUE": "bench-orders",
-            "OMS_DEMO_DATA": "1",
-            "OMS_ADMIN_TOKEN": "bench-admin-" + uuid.uuid4().hex,
-            "OMS_PAYMENT_WEBHOOK_SECRET": uuid.uuid4().hex,
-        }
-        os.environ.update(env)
-        self.settings = Settings()
-        self.stack = Stack(self.settings)
+        db_url = fresh_pg_database(pg_url) if scale_out else None
+        self.stack = scratch_stack(home, db_url=db_url, env={"OMS_TASK_QUEUE": "bench-orders"})
+        self.settings = self.stack.settings
         self.scale_out = scale_out
         self.api_urls = [f"http://127.0.0.1:{self.settings.api_port}"]
         self.workers: list[int] = []
 
     def start(self) -> None:
-        from workers.dev import wait_for_port
+        from workers.dev import free_port, wait_for_port
 
         self.stack.prepare()
         self.stack.start()
@@ -216,179 +163,6 @@ async def run_floor(settings: Settings, n: int, clients: int) -> float:
 # --- real orders --------------------------------------------------------------------------------
 
 
-class Driver:
-    """Simulated channels and staff over HTTP."""
-
-    def __init__(self, urls: list[str], admin_token: str, home: Path) -> None:
-        self.urls = urls
-        self.http = [
-            httpx.AsyncClient(
-                base_url=u,
-                timeout=60,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-            )
-            for u in urls
-        ]
-        self.admin = {"Authorization": f"Bearer {admin_token}"}
-        tokens = json.loads((home / "tokens.json").read_text())
-        self.staff = {loc: {"Authorization": f"Bearer {t}"} for loc, t in tokens["staff"].items()}
-        self.channels: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-        self.figures = Figures()
-
-    def client(self, i: int) -> httpx.AsyncClient:
-        return self.http[i % len(self.http)]
-
-    async def close(self) -> None:
-        for c in self.http:
-            await c.aclose()
-
-    async def setup(self, n_channels: int, stock: int) -> None:
-        """Stock for every order, one channel token and one member per simulated channel."""
-        http = self.http[0]
-        for loc in [*STORES, "W-JX-CENTRAL"]:
-            for sku in SKUS:
-                r = await http.put(
-                    f"/v1/admin/stock/{loc}/{sku}", json={"on_hand": stock}, headers=self.admin
-                )
-                r.raise_for_status()
-        for i in range(n_channels):
-            channel = CHANNELS[i % len(CHANNELS)]
-            r = await http.post(
-                "/v1/admin/tokens",
-                json={"role": "channel", "channel": channel, "label": f"bench {i}"},
-                headers=self.admin,
-            )
-            r.raise_for_status()
-            headers = {"Authorization": f"Bearer {r.json()['token']}"}
-            phone = "139" + str(random.randrange(10**8)).rjust(8, "0")
-            r = await http.post(
-                "/v1/members", json={"phone": phone, "name": f"Bench {i}"}, headers=headers
-            )
-            member = r.json()
-            r = await http.post(
-                f"/v1/members/{member['member_id']}/stored-value",
-                json={"amount": 10**9},
-                headers=self.admin,
-            )
-            r.raise_for_status()
-            self.channels.append((channel, headers, member))
-
-    async def timed(
-        self, into: list[float], call: Callable[[], Awaitable[httpx.Response]]
-    ) -> httpx.Response:
-        started = time.perf_counter()
-        r = await call()
-        into.append((time.perf_counter() - started) * 1000)
-        return r
-
-    async def submit(self, k: int, i: int, *, pickup: bool, gateway: bool) -> dict[str, Any]:
-        channel, headers, member = self.channels[k]
-        rnd = random.Random(i)
-        body: dict[str, Any] = {
-            "channel_order_id": f"bench-{uuid.uuid4().hex}",
-            "payment_method": "wechat" if gateway else "stored_value",
-            "member_phone": member["phone"],
-            "lines": [
-                {"sku": sku, "qty": rnd.randint(1, 3)}
-                for sku in rnd.sample(SKUS, rnd.randint(1, 3))
-            ],
-            "fulfilment": {"mode": "pickup", "location_id": rnd.choice(STORES)}
-            if pickup
-            else {"mode": "delivery", "address": HANGZHOU},
-        }
-        http = self.client(i)
-        r = await self.timed(
-            self.figures.submit_ms, lambda: http.post("/v1/orders", json=body, headers=headers)
-        )
-        if r.status_code != 201:
-            raise RuntimeError(f"submit: {r.status_code} {r.text[:300]}")
-        order: dict[str, Any] = r.json()
-        if gateway:
-            pay = await http.post(
-                f"/v1/sim/payments/{order['payment']['payment_id']}",
-                json={"outcome": "succeeded"},
-                headers=self.admin,
-            )
-            if pay.status_code != 200:
-                raise RuntimeError(f"pay: {pay.status_code} {pay.text[:300]}")
-        return order
-
-    async def wait_for(
-        self, i: int, order_id: str, headers: dict[str, str], statuses: set[str]
-    ) -> dict[str, Any]:
-        http = self.client(i)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            r = await http.get(f"/v1/orders/{order_id}", headers=headers)
-            view: dict[str, Any] = r.json()
-            parts_open = all(p["status"] != "pending" for p in view["fulfilments"])
-            if view["status"] in statuses and parts_open:
-                return view
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"order {order_id} stuck at {view['status']}")
-
-    async def act(self, i: int, fid: str, loc: str, action: str, body: dict[str, Any]) -> None:
-        http = self.client(i)
-        r = await self.timed(
-            self.figures.action_ms,
-            lambda: http.post(
-                f"/v1/fulfilments/{fid}/{action}", json=body, headers=self.staff[loc]
-            ),
-        )
-        if r.status_code != 200:
-            raise RuntimeError(f"{action}: {r.status_code} {r.text[:300]}")
-
-    async def lifecycle(self, k: int, i: int, *, pickup: bool, gateway: bool, until: str) -> None:
-        _, headers, _ = self.channels[k]
-        order = await self.submit(k, i, pickup=pickup, gateway=gateway)
-        oid = order["order_id"]
-        # staff see a part once it is dispatched to their location
-        order = await self.wait_for(i, oid, headers, {"fulfilling"})
-        for part in order["fulfilments"]:
-            fid, loc = part["fulfilment_id"], part["location_id"]
-            await self.act(i, fid, loc, "accept", {})
-            await self.act(i, fid, loc, "picked", {})
-            if pickup:
-                if until == "ready_for_pickup":
-                    continue
-                view = (await self.client(i).get(f"/v1/orders/{oid}", headers=headers)).json()
-                [code] = [
-                    p["pickup_code"] for p in view["fulfilments"] if p["fulfilment_id"] == fid
-                ]
-                await self.act(i, fid, loc, "pickup", {"code": code})
-            else:
-                await self.act(i, fid, loc, "ship", {"carrier": "SF", "tracking_no": f"SF{i}"})
-                await self.act(i, fid, loc, "deliver", {})
-        if until == "completed":
-            await self.wait_for(i, oid, headers, {"completed"})
-        self.figures.done_at.append(time.perf_counter())
-
-    async def run(self, n: int, *, pickup_share: float, gateway_share: float, until: str) -> float:
-        queue = asyncio.Queue[int]()
-        for i in range(n):
-            queue.put_nowait(i)
-        rnd = random.Random(7)
-        kinds = [(rnd.random() < pickup_share, rnd.random() < gateway_share) for _ in range(n)]
-
-        async def channel(k: int) -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                pickup, gateway = kinds[i]
-                if until == "ready_for_pickup":
-                    pickup, gateway = True, False
-                try:
-                    await self.lifecycle(k, i, pickup=pickup, gateway=gateway, until=until)
-                except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
-                    self.figures.failures.append(str(exc))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(channel(k) for k in range(len(self.channels))))
-        return n / (time.perf_counter() - started)
-
-
-# --- the run ------------------------------------------------------------------------------------
-
-
 def chart(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -418,7 +192,7 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
 async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     stack = BenchStack(out / "run", scale_out=args.scale_out, pg_url=args.pg_url)
-    admin = os.environ["OMS_ADMIN_TOKEN"]
+    admin = stack.settings.secret("admin_token")
     try:
         stack.start()
     except BaseException:

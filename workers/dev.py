@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from adapters.db import make_engine
 from adapters.settings import Settings
@@ -36,12 +37,28 @@ def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = 
     raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f}s")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class Stack:
-    def __init__(self, settings: Settings) -> None:
+    """The stack's processes: started, watched, stopped; killed and started again in tests."""
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.home = settings.home.resolve()
-        self.env = os.environ | {"OMS_HOME": str(self.home), "OMS_DATABASE_URL": settings.db_url}
+        base = (
+            dict(os.environ)
+            if env is None
+            else {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+        )
+        self.env = (
+            base | {"OMS_HOME": str(self.home), "OMS_DATABASE_URL": settings.db_url} | (env or {})
+        )
 
     def prepare(self) -> Path | None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -68,7 +85,25 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.procs.append((name, proc))
+        self.procs = [(n, p) for n, p in self.procs if n != name] + [(name, proc)]
+        self.commands[name] = (cmd, env)
+        return proc
+
+    def proc(self, name: str) -> subprocess.Popen:
+        return dict(self.procs)[name]
+
+    def kill(self, name: str) -> None:
+        """kill -9: no chance to finish anything."""
+        proc = self.proc(name)
+        proc.kill()
+        proc.wait()
+
+    def respawn(self, name: str, *, port: int | None = None) -> subprocess.Popen:
+        """Start a killed process again, as it was started; wait for its port if given."""
+        cmd, env = self.commands[name]
+        proc = self.spawn(name, cmd, env)
+        if port is not None:
+            wait_for_port(port, timeout=60, proc=proc)
         return proc
 
     def start(self) -> None:
@@ -106,6 +141,30 @@ class Stack:
                         f"{name} exited with {proc.returncode}; see {self.home / (name + '.log')}"
                     )
             time.sleep(0.5)
+
+
+def scratch_stack(
+    home: Path, *, db_url: str | None = None, env: dict[str, str] | None = None
+) -> Stack:
+    """A stack of its own in `home`, on free ports, with fresh secrets and none of the caller's
+    OMS_* settings (benchmarks and process-level tests)."""
+    import secrets
+
+    home.mkdir(parents=True, exist_ok=True)
+    full = {
+        "OMS_HOME": str(home.resolve()),
+        "OMS_DATABASE_URL": db_url or f"sqlite:///{home.resolve() / 'oms.db'}",
+        "OMS_API_PORT": str(free_port()),
+        "OMS_TEMPORAL_PORT": str(free_port()),
+        "OMS_UI_PORT": str(free_port()),
+        "OMS_GATEWAY_PORT": str(free_port()),
+        "OMS_ADMIN_TOKEN": "admin-" + secrets.token_hex(16),
+        "OMS_PAYMENT_WEBHOOK_SECRET": secrets.token_hex(16),
+        "OMS_DEMO_DATA": "1",
+    } | (env or {})
+    fields: dict[str, Any] = {k.removeprefix("OMS_").lower(): v for k, v in full.items()}
+    settings = Settings(**fields)
+    return Stack(settings, env=full)
 
 
 def banner(settings: Settings, tokens: Path | None) -> str:

@@ -62,16 +62,24 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
     tasks: set[asyncio.Task[None]] = set()
 
     async def faulty() -> JSONResponse | None:
+        """An error answered at once, or None: go on (and maybe answer late, see `late`)."""
         f: Faults = state["faults"]
         if f.delay_s:
             await asyncio.sleep(f.delay_s)
         roll = rnd.random()
         if roll < f.timeout_rate:
-            await asyncio.sleep(f.timeout_s)
-            return JSONResponse({"error": "timeout"}, status_code=504)
+            state["late"] = True
+            return None
         if roll < f.timeout_rate + f.error_rate:
             return JSONResponse({"error": "gateway error"}, status_code=503)
         return None
+
+    async def late(resp: JSONResponse) -> JSONResponse:
+        """A timeout fault: the work is done, but the answer comes after the caller gave up."""
+        if state.pop("late", False):
+            await asyncio.sleep(state["faults"].timeout_s)
+            return JSONResponse({"error": "timeout"}, status_code=504)
+        return resp
 
     def remember(key: str | None, status: int, body: dict[str, Any]) -> JSONResponse:
         if key:
@@ -89,6 +97,11 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
             "payments": len(state["payments"]),
             "refunds": len(state["refunds"]),
             "webhooks_sent": state["webhooks_sent"],
+            "duplicate_charges": state.get("duplicates", 0),
+            "charged": sum(
+                p["amount"] for p in state["payments"].values() if p["status"] == "succeeded"
+            ),
+            "refunded": sum(r["amount"] for r in state["refunds"].values()),
         }
 
     @app.post("/payments", status_code=201)
@@ -100,14 +113,24 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
         if fault is not None:
             return fault
         if rnd.random() < state["faults"].decline_rate:
-            return remember(
-                idempotency_key, 402, {"payment_id": p.payment_id, "reason": "card declined"}
+            return await late(
+                remember(
+                    idempotency_key, 402, {"payment_id": p.payment_id, "reason": "card declined"}
+                )
             )
+        if p.payment_id in state["payments"]:  # a second charge for the same payment
+            state["duplicates"] = state.get("duplicates", 0) + 1
         state["payments"][p.payment_id] = {**p.model_dump(), "status": "pending"}
-        return remember(
-            idempotency_key,
-            201,
-            {"payment_id": p.payment_id, "status": "pending", "pay_url": f"/pay/{p.payment_id}"},
+        return await late(
+            remember(
+                idempotency_key,
+                201,
+                {
+                    "payment_id": p.payment_id,
+                    "status": "pending",
+                    "pay_url": f"/pay/{p.payment_id}",
+                },
+            )
         )
 
     @app.get("/payments/{payment_id}")
@@ -145,14 +168,14 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
             return fault
         payment = state["payments"].get(r.payment_id)
         if payment is None or payment["status"] != "succeeded":
-            return remember(idempotency_key, 409, {"error": "payment not refundable"})
+            return await late(remember(idempotency_key, 409, {"error": "payment not refundable"}))
         done = sum(
             x["amount"] for x in state["refunds"].values() if x["payment_id"] == r.payment_id
         )
         if done + r.amount > payment["amount"]:
-            return remember(idempotency_key, 409, {"error": "refund exceeds payment"})
+            return await late(remember(idempotency_key, 409, {"error": "refund exceeds payment"}))
         state["refunds"][r.refund_id] = {**r.model_dump(), "status": "succeeded"}
-        return remember(idempotency_key, 201, state["refunds"][r.refund_id])
+        return await late(remember(idempotency_key, 201, state["refunds"][r.refund_id]))
 
     async def deliver(url: str, event: dict[str, Any]) -> None:
         body = json.dumps(event).encode()
