@@ -215,10 +215,11 @@ class ReadModel:
             row = s.get(Order, order_id)
             return None if row is None else row.channel
 
-    def order_of_payment(self, payment_id: str) -> str | None:
+    def payment_of(self, payment_id: str) -> tuple[str, int] | None:
+        """(order id, amount) of a payment."""
         with read_scope(self.engine) as s:
             row = s.get(Payment, payment_id)
-            return None if row is None else row.order_id
+            return None if row is None else (row.order_id, row.amount)
 
     def webhook_seen(self, event_id: str) -> bool:
         with read_scope(self.engine) as s:

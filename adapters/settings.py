@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     gateway_url: str | None = None
     api_url: str | None = None
     rate_limit_per_minute: int = 6000
+    # The chain's own channels: they see a member's orders from every channel; marketplaces
+    # (tmall, jd, meituan, ...) see only orders placed through them.
+    first_party_channels: list[str] = ["app", "miniprogram", "pos"]
 
     @property
     def db_url(self) -> str:

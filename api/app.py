@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
@@ -22,8 +25,23 @@ from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
 from api.routes import admin, health, members, orders, payments, quotes, staff, stock
+from api.schemas import ErrorOut
 
 MAX_BODY_BYTES = 1 << 20
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "malformed_request: the body is not JSON",
+        401: "unauthorized: no or unknown token",
+        403: "forbidden: the token's role or scope does not allow this",
+        404: "not_found (also what another channel's or location's resources look like)",
+        409: "a conflict with the current state: insufficient_stock, invalid_transition, ...",
+        413: "payload_too_large: bodies are limited to 1 MiB",
+        422: "invalid_request: the request does not match the schema, or breaks a rule",
+        429: "rate_limited: too many requests for this token",
+        503: "unavailable: a dependency (Temporal, the payment gateway) is not reachable",
+    }.items()
+}
 
 REQUESTS = Counter("oms_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("oms_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -42,6 +60,7 @@ def create_app(
         description="Order fulfilment for omni-channel supermarket and convenience chains. "
         'Errors are `{"error": {"code", "message", "details"}}`; unknown request fields '
         "are refused with 422 `invalid_request`.",
+        responses=ERROR_RESPONSES,
     )
     app.state.services = Services(
         settings=settings,
@@ -61,21 +80,57 @@ def create_app(
     for module in (health, admin, orders, quotes, payments, staff, members, stock):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
+    app.add_middleware(LimitsAndMetrics)
+    return app
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(413, f"bodies are limited to {MAX_BODY_BYTES} bytes")
+
+
+class LimitsAndMetrics:
+    """Pure ASGI middleware: refuses bodies over MAX_BODY_BYTES whether announced by
+    Content-Length or streamed in chunks, and records request counts and latencies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return errors.error_response(
+            response = errors.error_response(
                 "payload_too_large", f"bodies are limited to {MAX_BODY_BYTES} bytes"
             )
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, name, str(response.status_code)).inc()
-        LATENCY.labels(request.method, name).observe(time.perf_counter() - start)
-        return response
+            await response(scope, receive, send)
+            return
+        received = 0
 
-    return app
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise BodyTooLarge()
+            return message
+
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            await self.app(scope, limited, sending)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], name, str(status)).inc()
+            LATENCY.labels(scope["method"], name).observe(time.perf_counter() - start)

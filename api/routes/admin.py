@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import PlainTextResponse
 from sqlmodel import select
 
 from adapters.db import session_scope
@@ -33,6 +32,10 @@ from domain.errors import NotFound
 from domain.settlement import SettlementTerms
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+CREATED_OR_REPLACED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "replaced"},
+    201: {"description": "created"},
+}
 
 
 def admin(p: Principal = Depends(caller)) -> Principal:
@@ -56,7 +59,7 @@ def create_token(
     }
 
 
-@router.put("/locations/{location_id}")
+@router.put("/locations/{location_id}", responses=CREATED_OR_REPLACED)
 def put_location(
     location_id: ClientId,
     body: LocationIn,
@@ -86,7 +89,7 @@ def get_location(
     return row
 
 
-@router.put("/skus/{sku}")
+@router.put("/skus/{sku}", responses=CREATED_OR_REPLACED)
 def put_sku(
     sku: ClientId,
     body: SkuIn,
@@ -226,7 +229,7 @@ def list_refunds(
     return {"refunds": svc.read_model.refunds(status)}
 
 
-@router.put("/promotions/{promotion_id}")
+@router.put("/promotions/{promotion_id}", responses=CREATED_OR_REPLACED)
 def put_promotion(
     promotion_id: ClientId,
     body: PromotionIn,
@@ -354,19 +357,25 @@ def settlement_day(
 
 @router.get(
     "/settlement/{day}/statement.csv",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "the statement",
+        }
+    },
 )
 def settlement_statement(
     day: date,
-    party: Annotated[str | None, Query(max_length=64)] = None,
+    party: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    ] = None,
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> Response:
     """The day's statement for finance, one party (`?party=`) or all: one row per settlement
     entry, then a TOTAL row per party and role; amounts in fen."""
     body = svc.settlement.statement_csv(day.isoformat(), party)
-    name = f"settlement-{day}{'-' + party.replace(':', '_') if party else ''}.csv"
+    name = f"settlement-{day}{'-' + party.replace(':', '_') if party else ''}.csv"  # ASCII only
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

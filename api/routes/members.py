@@ -15,7 +15,11 @@ from domain.errors import Forbidden
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses={200: {"description": "the member with this phone already existed"}},
+)
 def register(
     body: MemberIn,
     response: Response,
@@ -61,7 +65,15 @@ def member_orders(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The member's orders, newest first. The chain's own channels (`OMS_FIRST_PARTY_CHANNELS`:
+    app, mini-program, till) see them from every channel; a marketplace sees only the orders
+    placed through it."""
     require_role(p, "channel")
     svc.members.view(member_id)  # 404 for an unknown member
-    orders, nxt = svc.read_model.list_orders(member_id=member_id, limit=limit, cursor=cursor)
+    own = None
+    if p.role == "channel" and p.channel not in svc.settings.first_party_channels:
+        own = p.channel
+    orders, nxt = svc.read_model.list_orders(
+        member_id=member_id, channel=own, limit=limit, cursor=cursor
+    )
     return {"orders": orders, "next_cursor": nxt}

@@ -102,7 +102,11 @@ async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, An
     return view
 
 
-@router.post("/orders", status_code=201)
+@router.post(
+    "/orders",
+    status_code=201,
+    responses={200: {"description": "the same channel_order_id again: the order placed first"}},
+)
 async def submit_order(
     body: OrderIn,
     response: Response,

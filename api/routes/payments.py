@@ -11,7 +11,7 @@ from adapters.payment_gateway import verify_webhook
 from adapters.tokens import Principal
 from api.deps import Services, caller, require_admin, services
 from api.schemas import ClientId, PaymentSimIn
-from domain.errors import NotFound, Unauthorized
+from domain.errors import InvalidRequest, NotFound, Unauthorized
 from domain.orders import PaymentResult, order_workflow_id
 from workflows.order import OrderWorkflow
 
@@ -33,9 +33,15 @@ async def payment_webhook(
         raise Unauthorized(f"webhook refused: {exc}") from None
     if await run_in_threadpool(svc.read_model.webhook_seen, event.event_id):
         return {"status": "duplicate", "event_id": event.event_id}
-    order_id = await run_in_threadpool(svc.read_model.order_of_payment, event.payment_id)
-    if order_id is None:
+    payment = await run_in_threadpool(svc.read_model.payment_of, event.payment_id)
+    if payment is None:
         raise NotFound(f"payment {event.payment_id} does not exist")
+    order_id, amount = payment
+    if event.amount != amount:
+        raise InvalidRequest(
+            "the event's amount is not the payment's",
+            details={"payment_id": event.payment_id, "amount": event.amount, "expected": amount},
+        )
     if event.status in ("succeeded", "failed"):
         handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
         await handle.signal(
@@ -55,6 +61,6 @@ async def drive_simulated_payment(
 ) -> dict[str, Any]:
     """Tell the simulated gateway how a payment ends; it then sends the signed webhook."""
     require_admin(p)
-    if await run_in_threadpool(svc.read_model.order_of_payment, payment_id) is None:
+    if await run_in_threadpool(svc.read_model.payment_of, payment_id) is None:
         raise NotFound(f"payment {payment_id} does not exist")
     return await run_in_threadpool(svc.gateway.drive, payment_id, body.outcome)

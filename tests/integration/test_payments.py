@@ -145,7 +145,13 @@ async def test_forged_stale_and_replayed_webhooks_are_refused_and_change_nothing
     got = (await stack.http.get(f"/v1/orders/{order['order_id']}", headers=app)).json()
     assert got["status"] == "awaiting_payment"
 
-    failed = event(pid, status="failed")
+    amount = order["pricing"]["payable_amount"]
+    wrong = event(pid, status="succeeded", amount=amount + 1)
+    r = await stack.http.post(
+        url, content=wrong, headers={"X-Signature": sign(WEBHOOK_SECRET, wrong)}
+    )
+    assert r.status_code == 422  # signed, but not what this payment is for
+    failed = event(pid, status="failed", amount=amount)
     signed = {"X-Signature": sign(WEBHOOK_SECRET, failed)}
     assert (await stack.http.post(url, content=failed, headers=signed)).json()[
         "status"
