@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,6 +28,7 @@ from domain.orders import (
     OrderInput,
     OrderRequest,
     PaymentResult,
+    ReturnRequest,
     StaffAction,
     Timeouts,
     fulfilment_workflow_id,
@@ -56,7 +60,12 @@ async def run_path(  # type: ignore[no-untyped-def]
     actions: list[StaffAction],
     pay: str | None = None,
     member: bool = False,
+    picked_qty: int | None = None,
+    then: Callable[[Any, str], Awaitable[None]] | None = None,
+    gateway_url: str | None = None,
 ) -> None:
+    """One order down one path: submitted, paid (`pay`), taken through the staff `actions`
+    (a short pick when `picked_qty` is given), then `then(order handle, sku)` if any."""
     loc = f.location(engine)
     sku = f.sku(engine, price=1290)
     f.stock(engine, loc, sku, 10)
@@ -83,6 +92,10 @@ async def run_path(  # type: ignore[no-untyped-def]
         execution_timeout=timedelta(minutes=5),
     )
     accepted = await handle.execute_update(OrderWorkflow.submit)
+    if pay and gateway_url:  # the gateway knows it was paid, so that it can refund
+        httpx.post(
+            f"{gateway_url}/payments/{accepted.payment_id}/complete", json={"outcome": pay}
+        ).raise_for_status()
     if pay:
         await handle.signal(
             OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, pay, f"evt-{name}")
@@ -98,7 +111,11 @@ async def run_path(  # type: ignore[no-untyped-def]
                 await asyncio.sleep(0.05)
         if action.action == "pickup":
             action.code = await fh.query(FulfilmentWorkflow.pickup_code)
+        if action.action == "picked" and picked_qty is not None:
+            action.lines = [LineRequest(sku=sku, qty=picked_qty)]
         await fh.execute_update(FulfilmentWorkflow.act, action)
+    if then is not None:
+        await then(handle, sku)
     await handle.result()
     (HERE / f"{name}.order.json").write_text((await handle.fetch_history()).to_json())
     try:
@@ -244,6 +261,58 @@ async def record_all(client: Client, engine, gateway_url: str) -> None:  # type:
             member=True,
         )
         await run_rerouted(client, engine)
+        await run_path(
+            client,
+            engine,
+            "short-pick",
+            mode="pickup",
+            method="cash",
+            actions=[a("accept"), a("picked"), a("pickup")],
+            picked_qty=1,
+        )
+
+        async def cancel(handle: Any, _sku: str) -> None:
+            await handle.execute_update(OrderWorkflow.cancel, "changed my mind")
+
+        await run_path(
+            client,
+            engine,
+            "cancelled",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[a("accept")],
+            then=cancel,
+            gateway_url=gateway_url,
+        )
+
+        async def give_back(handle: Any, sku: str) -> None:
+            for _ in range(100):  # once the order has completed
+                if await handle.query(OrderWorkflow.current_status) == "completed":
+                    break
+                await asyncio.sleep(0.05)
+            await handle.execute_update(
+                OrderWorkflow.request_return,
+                ReturnRequest(lines=[LineRequest(sku=sku, qty=1)], reason="dented"),
+            )
+
+        await run_path(
+            client,
+            engine,
+            "returned",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[
+                a("accept"),
+                a("picked"),
+                a("ship", carrier="SF", tracking_no="SF4"),
+                a("deliver"),
+            ],
+            member=True,
+            then=give_back,
+            gateway_url=gateway_url,
+        )
 
 
 if __name__ == "__main__":
