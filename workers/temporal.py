@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from pydantic import TypeAdapter
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
 
 from adapters.settings import Settings
 
-DATA_CONVERTER = pydantic_data_converter
+# One cache of pydantic type adapters for the whole process. The SDK builds a payload converter
+# per workflow run, and each would otherwise build its adapters again (about a millisecond each,
+# for every input and result of every step).
+_TYPE_ADAPTERS: Any = functools.lru_cache(maxsize=2048)(TypeAdapter)
+
+
+class _SharedCacheJSONConverter(PydanticJSONPlainPayloadConverter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._type_adapter = _TYPE_ADAPTERS
+
+
+class PayloadConverter(CompositePayloadConverter):
+    """Temporal's pydantic payload converter (same JSON on the wire), sharing its type adapters
+    across workflow runs."""
+
+    def __init__(self) -> None:
+        json_converter = _SharedCacheJSONConverter()
+        super().__init__(
+            *(
+                json_converter if isinstance(c, JSONPlainPayloadConverter) else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
+
+
+DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
 
 
 async def connect(settings: Settings) -> Client:

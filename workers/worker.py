@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
@@ -55,15 +54,14 @@ def build_activities(
 def worker_options() -> dict[str, Any]:
     """Worker tuning shared by the order worker and the benchmark's skeleton floor.
 
-    The sandbox passes every module through: workflow code and its (pure) imports are loaded once
-    per process instead of once per workflow run, which was most of the worker's CPU per order.
-    Determinism is guarded by the replay tests of every stored history and by the workflow
-    modules importing only pure code; the sandbox still runs each workflow in its own context.
+    Workflows run without the SDK's sandbox. The sandbox re-creates each run's module context
+    and routes every payload's serialization through it, which was about a third of the
+    worker's CPU per order. What the sandbox guarded is guarded here instead: workflow modules
+    import only pure code and call no clock, randomness or I/O (`tests/unit/test_architecture.py`),
+    and stored histories of every order path replay on every run (`tests/workflows/test_replay.py`).
     """
     return {
-        "workflow_runner": SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        ),
+        "workflow_runner": UnsandboxedWorkflowRunner(),
         "activity_executor": ThreadPoolExecutor(max_workers=32),
         "max_concurrent_activities": 32,
         "max_concurrent_local_activities": 32,

@@ -63,3 +63,40 @@ def test_workflow_modules_do_not_import_database_or_web_libraries() -> None:
         if n.split(".")[0] in heavy
     ]
     assert not bad, bad
+
+
+NONDETERMINISTIC = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("time", "sleep"),
+    ("asyncio", "sleep"),
+    ("uuid", "uuid4"),
+    ("random", "random"),
+    ("random", "randint"),
+    ("random", "choice"),
+    ("os", "environ"),
+    ("os", "getenv"),
+}
+
+
+def test_workflow_code_uses_the_workflow_clock_and_randomness_only() -> None:
+    """Workflows run without the SDK's sandbox (for speed), so this test stands guard: no wall
+    clock, no randomness, no environment, no files in workflow modules; `workflow.now()`,
+    `workflow.random()`, `workflow.uuid4()` and `workflow.sleep()` instead."""
+    bad = []
+    for path in (ROOT / "workflows").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if (node.value.id, node.attr) in NONDETERMINISTIC:
+                    bad.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id in {"open", "input", "print"}:
+                    bad.append(f"{path.name}:{node.lineno} {node.func.id}()")
+        for name in imports_of(path):
+            if name.split(".")[0] in {"random", "os", "socket", "subprocess", "threading"}:
+                bad.append(f"{path.name} imports {name}")
+    assert not bad, bad
