@@ -288,9 +288,13 @@ def main() -> None:
     out = Settings().home.resolve() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(bench(args, out))
-    name = "result-scale-out" if args.scale_out else "result"
+    name = (
+        "result"
+        + ("-scale-out" if args.scale_out else "")
+        + ("-in-flight" if args.in_flight else "")
+    )
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
-    chart(result, out / ("chart-scale-out.png" if args.scale_out else "chart.png"))
+    chart(result, out / (name.replace("result", "chart") + ".png"))
     for k, v in result.items():
         print(f"{k:>32}: {v}")
     print(f"results in {out}")
