@@ -260,10 +260,12 @@ async def in_flight(driver: Driver, stack: BenchStack, n: int) -> dict[str, Any]
     await driver.run(n, pickup_share=1.0, gateway_share=0.0, until="ready_for_pickup")
     parked = time.perf_counter() - started
     failures = len(driver.figures.failures)
+    samples = driver.figures.failures[:3]
     after = await probe()
     return {
         "in_flight": n,
         "in_flight_failures": failures,
+        "in_flight_failure_samples": samples,
         "in_flight_park_s": round(parked, 1),
         "in_flight_worker_rss_mib": round(rss_mib(stack.workers), 1),
         "in_flight_worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),

@@ -30,6 +30,7 @@ HANGZHOU = {
 }
 SKUS = ["MILK-1L", "BREAD-WHITE", "APPLE-1KG", "EGGS-10"]
 STORES = ["S-HZ-01", "S-HZ-02"]
+PICKUP_STORE = "S-HZ-01"  # S-HZ-02 is a franchise with a daily quota of 200 parts
 CHANNELS = ["app", "miniprogram", "pos", "jd"]
 
 
@@ -134,7 +135,7 @@ class Driver:
                 {"sku": sku, "qty": rnd.randint(1, 3)}
                 for sku in rnd.sample(SKUS, rnd.randint(1, 3))
             ],
-            "fulfilment": {"mode": "pickup", "location_id": rnd.choice(STORES)}
+            "fulfilment": {"mode": "pickup", "location_id": PICKUP_STORE}
             if pickup
             else {"mode": "delivery", "address": HANGZHOU},
         }
