@@ -1,0 +1,41 @@
+"""`make bench` keeps working: a small run end to end (figures are not judged here, only that the
+benchmark runs the real stack, completes every order and reports in its documented form)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+LAST_LINE = re.compile(
+    r"^orders_per_s=[0-9.]+ floor_per_s=[0-9.]+ ratio=[0-9.]+ "
+    r"submit_p99_ms=[0-9.]+ action_p99_ms=[0-9.]+$"
+)
+
+
+def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "BENCH_"))}
+    env["OMS_HOME"] = str(tmp_path / "home")
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.full_stack", "--orders", "12", "--channels", "4"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    assert LAST_LINE.match(last), last
+    out = tmp_path / "home" / "bench"
+    result = json.loads((out / "result.json").read_text())
+    assert result["failures"] == 0 and result["orders"] == 12
+    assert result["worker_peak_rss_mib"] > 0
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
