@@ -46,6 +46,9 @@ class SettlementRecord:
     day: str  # the chain's business day (China time)
     channel: str = ""
     cause: str = ""
+    # every location that handed goods over, with the paid value it handed over (several when
+    # the order was split); empty: `party` alone
+    fulfillers: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -235,6 +235,7 @@ class OrderActivities:
             location_id=r.party.removeprefix("location:"),
             day=r.day,
             cause=r.cause or r.key.rsplit(":", 1)[-1],
+            fulfillers=[(f"location:{loc}", w) for loc, w in r.fulfillers],
         )
 
     @activity.defn(name=c.EVALUATE_TIER)

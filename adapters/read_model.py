@@ -215,6 +215,11 @@ class ReadModel:
             row = s.get(Order, order_id)
             return None if row is None else row.channel
 
+    def order_status(self, order_id: str) -> str | None:
+        with read_scope(self.engine) as s:
+            row = s.get(Order, order_id)
+            return None if row is None else row.status
+
     def payment_of(self, payment_id: str) -> tuple[str, int] | None:
         """(order id, amount) of a payment."""
         with read_scope(self.engine) as s:

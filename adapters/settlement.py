@@ -91,6 +91,7 @@ class SettlementLedger:
         location_id: str,
         day: str,
         cause: str,
+        fulfillers: list[tuple[str, int]] | None = None,
     ) -> None:
         """Move the order's settled net by `delta` fen (negative for a return) and record what
         each party gains or gives back. The terms are fixed at the first settlement; keyed by
@@ -110,15 +111,20 @@ class SettlementLedger:
                     order_id=order_id,
                     rule_id=rule_id,
                     model=terms.model,
-                    params=terms.as_params(),
+                    params=terms.as_params() | {"fulfillers": [list(f) for f in fulfillers or []]},
                     fulfiller=f"location:{location_id}",
                     net_amount=0,
                 )
             terms = SettlementTerms.from_params(snap.model, snap.params)
+            shared_by = [(str(p), int(w)) for p, w in snap.params.get("fulfillers", [])]
             before = snap.net_amount
             after = max(0, before + delta)
             moves = settlement_delta(
-                terms, net_before=before, net_after=after, fulfiller=snap.fulfiller
+                terms,
+                net_before=before,
+                net_after=after,
+                fulfiller=shared_by[0][0] if shared_by else snap.fulfiller,
+                fulfillers=shared_by,
             )
             for share in moves:
                 s.add(

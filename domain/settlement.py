@@ -19,7 +19,7 @@ differences, so the totals never drift from a fresh split of the final net.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -95,10 +95,33 @@ class Share:
     amount: int
 
 
-def split_settlement(terms: SettlementTerms, amount: int, *, fulfiller: str) -> list[Share]:
-    """The parties' shares of `amount` fen (>= 0) under `terms`; they add up to `amount`."""
+Fulfillers = Sequence[tuple[str, int]]
+
+
+def split_settlement(
+    terms: SettlementTerms, amount: int, *, fulfiller: str, fulfillers: Fulfillers = ()
+) -> list[Share]:
+    """The parties' shares of `amount` fen (>= 0) under `terms`; they add up to `amount`.
+
+    With several `fulfillers` (party, weight) — an order served by several locations — the share
+    that goes to the fulfilling location is split over them by weight (what each handed over),
+    largest remainder; `fulfiller` is then just the first of them."""
     if amount < 0:
         raise ValueError("a settled amount is never negative")
+    shares = _split(terms, amount, fulfiller=fulfiller)
+    if len(fulfillers) < 2:
+        return shares
+    out: list[Share] = []
+    for share in shares:
+        if share.party != fulfiller:
+            out.append(share)
+            continue
+        parts = split_proportionally(share.amount, [max(0, w) for _, w in fulfillers])
+        out += [Share(p, share.role, a) for (p, _), a in zip(fulfillers, parts, strict=True)]
+    return out
+
+
+def _split(terms: SettlementTerms, amount: int, *, fulfiller: str) -> list[Share]:
     m = terms.model
     if m == "buy_sell":
         return [Share(fulfiller, "seller", amount)]
@@ -133,12 +156,19 @@ def _commission(amount: int, bp: int) -> tuple[int, int]:
 
 
 def settlement_delta(
-    terms: SettlementTerms, *, net_before: int, net_after: int, fulfiller: str
+    terms: SettlementTerms,
+    *,
+    net_before: int,
+    net_after: int,
+    fulfiller: str,
+    fulfillers: Fulfillers = (),
 ) -> list[Share]:
     """Entries that move each party from its share of `net_before` to its share of
     `net_after` (zero moves left out). Their sum is `net_after - net_before`."""
-    before = _by_key(split_settlement(terms, net_before, fulfiller=fulfiller))
-    after = _by_key(split_settlement(terms, net_after, fulfiller=fulfiller))
+    before = _by_key(
+        split_settlement(terms, net_before, fulfiller=fulfiller, fulfillers=fulfillers)
+    )
+    after = _by_key(split_settlement(terms, net_after, fulfiller=fulfiller, fulfillers=fulfillers))
     out = []
     for key in dict.fromkeys([*after, *before]):
         diff = after.get(key, 0) - before.get(key, 0)

@@ -551,6 +551,22 @@ class OrderWorkflow:
                         qty -= n
         return out
 
+    def _handed_values(self) -> list[tuple[str, int]]:
+        """(location, paid value of what it handed over), per location that handed goods over,
+        in the order of the parts."""
+        assert self.pricing is not None
+        lines = {ln.sku: ln for ln in self.pricing.lines if not ln.gift}
+        out: dict[str, int] = {}
+        for state in self.results.values():
+            if state.status in ("delivered", "picked_up"):
+                value = 0
+                for ln in state.picked or state.lines:
+                    priced = lines.get(ln.sku)
+                    if priced is not None and priced.qty:
+                        value += priced.paid_amount * ln.qty // priced.qty
+                out[state.location_id] = out.get(state.location_id, 0) + value
+        return list(out.items())
+
     async def _settle(self, amount: int, step: str, *, party: str) -> None:
         """Buy-sell settlement: the fulfilling entity sells to the member what the member paid
         less refunds; a return after completion settles its refund back."""
@@ -565,6 +581,7 @@ class OrderWorkflow:
                 business_day(workflow.now()),
                 channel=self.req.channel,
                 cause=step,
+                fulfillers=self._handed_values() if step == "completed" else [],
             ),
             summary=f"settle {yuan(abs(amount))}",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +22,7 @@ from domain.orders import LineRequest, StaffAction, fulfilment_workflow_id
 from workflows.fulfilment import FulfilmentWorkflow
 
 router = APIRouter(prefix="/v1", tags=["store staff"])
+DISPATCH_WAIT_S = 5.0  # how long an action waits for a paid order's part to be dispatched
 
 
 @router.get("/locations/{location_id}/fulfilments")
@@ -42,20 +45,30 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     if p.role == "staff":
         action.location_id = p.location_id
     handle = (await svc.temporal()).get_workflow_handle(fulfilment_workflow_id(fulfilment_id))
-    try:
-        await handle.execute_update(FulfilmentWorkflow.act, action)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        # The part's workflow has finished (or never started): the same action again is a no-op,
-        # anything else is out of order.
-        if not already_applied(action.action, mode=row.mode, state=row.status):
-            raise InvalidTransition(
-                f"cannot {action.action} a fulfilment that is {row.status}",
-                details={"action": action.action, "status": row.status},
-            ) from None
+    deadline = time.monotonic() + DISPATCH_WAIT_S
+    while True:
+        try:
+            await handle.execute_update(FulfilmentWorkflow.act, action)
+            break
+        except WorkflowUpdateFailedError as err:
+            raise refusal(err) from None
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            if row.status == "pending" and time.monotonic() < deadline:
+                # A paid order's part is being dispatched this very moment: wait for it.
+                status = await run_in_threadpool(svc.read_model.order_status, row.order_id)
+                if status in ("paid", "fulfilling"):
+                    await asyncio.sleep(0.1)
+                    continue
+            # The part's workflow has finished (or never started): the same action again is a
+            # no-op, anything else is out of order.
+            if not already_applied(action.action, mode=row.mode, state=row.status):
+                raise InvalidTransition(
+                    f"cannot {action.action} a fulfilment that is {row.status}",
+                    details={"action": action.action, "status": row.status},
+                ) from None
+            break
     fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
     assert fresh is not None
     return fulfilment_view(fresh) | {"order_id": fresh.order_id}

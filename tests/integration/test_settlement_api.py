@@ -12,7 +12,7 @@ import pytest
 
 from domain.settlement import business_day
 from tests.conftest import uid
-from tests.integration.conftest import Stack
+from tests.integration.conftest import HZ_ADDRESS, Stack
 from tests.integration.test_api_foundation import assert_error
 from tests.integration.test_cancel_and_refunds import member_with_balance, wait_refunds
 from tests.integration.test_order_flow import act, wait_for_status
@@ -255,3 +255,46 @@ async def test_a_members_orders_from_every_channel_newest_first_in_pages(stack: 
     got = [o["order_id"] for o in page["orders"] + rest["orders"]]
     assert got == placed[::-1] and rest["next_cursor"] is None
     assert {o["channel"] for o in page["orders"] + rest["orders"]} == {"app", "pos"}
+
+
+async def test_a_split_order_is_settled_to_each_location_for_what_it_handed_over(
+    stack: Stack,
+) -> None:
+    channel = uid("mp-")
+    mp = await stack.token(role="channel", channel=channel)
+    loc_a, sku_a = await stack.store_with_stock(on_hand=5, price=3000)
+    loc_b, sku_b = await stack.store_with_stock(on_hand=5, price=7001)
+    member = await member_with_balance(stack, mp, 100_000)
+    r = await stack.http.post(
+        "/v1/orders",
+        headers=mp,
+        json={
+            "channel_order_id": uid(),
+            "payment_method": "stored_value",
+            "member_phone": member["phone"],
+            "lines": [{"sku": sku_a, "qty": 1}, {"sku": sku_b, "qty": 1}],
+            "fulfilment": {"mode": "delivery", "address": HZ_ADDRESS},
+        },
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert {p["location_id"] for p in order["fulfilments"]} == {loc_a, loc_b}
+    await deliver(stack, mp, order)
+    got = (
+        await stack.http.get(f"/v1/orders/{order['order_id']}/settlement", headers=stack.admin)
+    ).json()
+    assert {(e["party"], e["amount"]) for e in got["entries"]} == {
+        (f"location:{loc_a}", 3000),
+        (f"location:{loc_b}", 7001),
+    }
+    # a return of B's unit takes back what was left of the net, shared the same way
+    r = await stack.http.post(
+        f"/v1/orders/{order['order_id']}/returns",
+        headers=mp,
+        json={"lines": [{"sku": sku_b, "qty": 1}]},
+    )
+    assert r.status_code == 200, r.text
+    got = (
+        await stack.http.get(f"/v1/orders/{order['order_id']}/settlement", headers=stack.admin)
+    ).json()
+    assert got["net_amount"] == 3000 == sum(t["amount"] for t in got["totals"])

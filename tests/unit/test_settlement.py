@@ -82,6 +82,23 @@ def test_worked_examples(
     assert sum(a for _, _, a in expected) == amount
 
 
+def test_a_split_order_shares_the_fulfilling_share_by_what_each_location_handed_over() -> None:
+    # exclusive 5 % of 100.01 yuan: owner 9500.95 -> 9501, operator 500; the owner's share is
+    # then split 3000 : 7001 between the two stores: 2850.015 -> 2850, 6650.985 -> 6651
+    terms = SettlementTerms("exclusive", commission_bp=500)
+    got = split_settlement(
+        terms,
+        10_001,
+        fulfiller="location:A",
+        fulfillers=[("location:A", 3000), ("location:B", 7001)],
+    )
+    assert [(s.party, s.role, s.amount) for s in got] == [
+        ("location:A", "owner", 2850),
+        ("location:B", "owner", 6651),
+        ("operator", "operator", 500),
+    ]
+
+
 def test_a_return_moves_each_party_to_its_share_of_the_new_net() -> None:
     # exclusive 5 %: 101.00 yuan settled, then 50.50 yuan returned
     terms = SettlementTerms("exclusive", commission_bp=500)
@@ -144,9 +161,17 @@ terms_strategy = st.one_of(
 )
 
 
-@given(terms_strategy, st.integers(0, 10**9))
-def test_every_split_adds_up_and_is_never_negative(terms: SettlementTerms, amount: int) -> None:
-    got = split_settlement(terms.validate(), amount, fulfiller=STORE)
+@given(
+    terms_strategy,
+    st.integers(0, 10**9),
+    st.lists(st.integers(0, 10**6), min_size=0, max_size=4),
+)
+def test_every_split_adds_up_and_is_never_negative(
+    terms: SettlementTerms, amount: int, weights: list[int]
+) -> None:
+    fulfillers = [(f"location:L{i}", w) for i, w in enumerate(weights)]
+    first = fulfillers[0][0] if fulfillers else STORE
+    got = split_settlement(terms.validate(), amount, fulfiller=first, fulfillers=fulfillers)
     assert sum(s.amount for s in got) == amount
     assert all(s.amount >= 0 for s in got)
 
