@@ -187,8 +187,9 @@ class Driver:
         _, headers, _ = self.channels[k]
         order = await self.submit(k, i, pickup=pickup, gateway=gateway)
         oid = order["order_id"]
-        # staff see a part once it is dispatched to their location
-        order = await self.wait_for(i, oid, headers, {"fulfilling"})
+        if gateway:  # its parts reach the stores once the gateway's webhook has been received
+            order = await self.wait_for(i, oid, headers, {"fulfilling"})
+        # (a paid order's parts are dispatched at once; an action arriving in that moment waits)
         for part in order["fulfilments"]:
             fid, loc = part["fulfilment_id"], part["location_id"]
             await self.act(i, fid, loc, "accept", {})
