@@ -24,6 +24,7 @@ from adapters.payment_gateway import HttpPaymentGateway
 from domain.orders import (
     Address,
     FulfilmentChoice,
+    FulfilmentState,
     LineRequest,
     OrderInput,
     OrderRequest,
@@ -101,7 +102,7 @@ async def run_path(  # type: ignore[no-untyped-def]
             OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, pay, f"evt-{name}")
         )
     fid = fulfilment_workflow_id(f"{oid}-F-1")
-    fh = client.get_workflow_handle_for(FulfilmentWorkflow.run, fid)
+    fh = client.get_workflow_handle(fid, result_type=FulfilmentState)
     for action in actions:
         for _ in range(100):
             try:
@@ -151,8 +152,8 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
         OrderWorkflow.payment_result,
         PaymentResult(accepted.payment_id, "succeeded", "evt-rerouted"),
     )
-    fh = client.get_workflow_handle_for(
-        FulfilmentWorkflow.run, fulfilment_workflow_id(f"{oid}-R1-1")
+    fh = client.get_workflow_handle(
+        fulfilment_workflow_id(f"{oid}-R1-1"), result_type=FulfilmentState
     )
     for _ in range(200):
         try:

@@ -16,6 +16,7 @@ from adapters.payment_gateway import HttpPaymentGateway
 from adapters.read_model import ReadModel
 from domain.orders import (
     FulfilmentChoice,
+    FulfilmentState,
     LineRequest,
     OrderInput,
     OrderRequest,
@@ -95,7 +96,7 @@ async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
 
 async def part(client: Client, req: OrderRequest, n: int = 1) -> WorkflowHandle:
     fid = f"{req.order_id}-F-{n}"
-    handle = client.get_workflow_handle_for(FulfilmentWorkflow.run, fulfilment_workflow_id(fid))
+    handle = client.get_workflow_handle(fulfilment_workflow_id(fid), result_type=FulfilmentState)
     for _ in range(100):
         try:
             await handle.describe()
@@ -307,8 +308,8 @@ async def test_a_part_the_store_lets_lapse_is_routed_to_the_next_best_location(
     req.member_phone = member.phone
     handle = await start(client, req)
     # The first store lets the accept window pass; the part goes to the second store.
-    rerouted = client.get_workflow_handle_for(
-        FulfilmentWorkflow.run, fulfilment_workflow_id(f"{req.order_id}-R1-1")
+    rerouted = client.get_workflow_handle(
+        fulfilment_workflow_id(f"{req.order_id}-R1-1"), result_type=FulfilmentState
     )
     await ts_sleep(client, TIMEOUTS.accept_s + 5)
     state = await rerouted.query(FulfilmentWorkflow.current)
