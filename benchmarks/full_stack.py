@@ -44,17 +44,18 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def peak_rss_mib(pids: list[int]) -> float:
-    """The largest peak resident set (VmHWM) among these processes, in MiB."""
-    peak = 0.0
+def status_mib(pids: list[int], field: str) -> float:
+    """The largest `field` of /proc/<pid>/status (VmHWM: peak resident set, VmRSS: now) among
+    these processes, in MiB."""
+    largest = 0.0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) / 1024)
+                if line.startswith(field + ":"):
+                    largest = max(largest, int(line.split()[1]) / 1024)
         except OSError:
             pass
-    return peak
+    return largest
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,18 +64,6 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return 0.0
-
-
-def rss_mib(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total = max(total, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-    return total
 
 
 class BenchStack:
@@ -228,7 +217,7 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "submit_p99_ms": round(pct(f.submit_ms, 0.99), 1),
             "action_p50_ms": round(statistics.median(f.action_ms), 1),
             "action_p99_ms": round(pct(f.action_ms, 0.99), 1),
-            "worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),
+            "worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
             "cpu_ms_per_floor_workflow": {
                 k: round((cpu1[k] - cpu0[k]) * 1000 / args.orders, 1) for k in cpu0
             },
@@ -267,8 +256,8 @@ async def in_flight(driver: Driver, stack: BenchStack, n: int) -> dict[str, Any]
         "in_flight_failures": failures,
         "in_flight_failure_samples": samples,
         "in_flight_park_s": round(parked, 1),
-        "in_flight_worker_rss_mib": round(rss_mib(stack.workers), 1),
-        "in_flight_worker_peak_rss_mib": round(peak_rss_mib(stack.workers), 1),
+        "in_flight_worker_rss_mib": round(status_mib(stack.workers, "VmRSS"), 1),
+        "in_flight_worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
         "submit_p50_ms_empty": round(statistics.median(before), 1),
         "submit_p99_ms_empty": round(pct(before, 0.99), 1),
         "submit_p50_ms_in_flight": round(statistics.median(after), 1),
