@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 
 from adapters.db import make_engine, session_scope
 from benchmarks.traffic import Driver
-from workers.dev import Stack, scratch_stack
+from tests.e2e.conftest import processes
+from workers.dev import Stack
 from workers.reconcile import check_database, check_temporal
 from workers.temporal import connect
 
@@ -27,13 +28,8 @@ ORDERS = 50
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = scratch_stack(tmp_path_factory.mktemp("durable") / "oms")
-    s.prepare()
-    s.start()
-    try:
+    with processes(tmp_path_factory.mktemp("durable") / "oms") as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -116,36 +112,20 @@ async def assert_consistent(stack: Stack, engine: Engine, driver: Driver) -> Non
     assert await check_temporal(engine, client) == []
 
 
-async def test_kill_9_of_the_worker_loses_nothing(
-    stack: Stack, engine: Engine, driver: Driver
+@pytest.mark.parametrize("process", ["worker", "api", "temporal"])
+async def test_kill_9_of_a_process_under_load_loses_nothing(
+    stack: Stack, engine: Engine, driver: Driver, process: str
 ) -> None:
+    """The worker, the API, or the Temporal dev server (SQLite) killed and started again."""
+    port = {
+        "worker": None,
+        "api": stack.settings.api_port,
+        "temporal": stack.settings.temporal_port,
+    }[process]
+
     def crash() -> None:
-        stack.kill("worker")
-        stack.respawn("worker")
-
-    seen = await crash_midway(driver, engine, crash, gateway_share=0.3)
-    assert len(seen) >= 2, f"orders were at one stage only: {seen}"
-    await assert_consistent(stack, engine, driver)
-
-
-async def test_kill_9_of_the_api_loses_nothing(
-    stack: Stack, engine: Engine, driver: Driver
-) -> None:
-    def crash() -> None:
-        stack.kill("api")
-        stack.respawn("api", port=stack.settings.api_port)
-
-    seen = await crash_midway(driver, engine, crash, gateway_share=0.3)
-    assert len(seen) >= 2, f"orders were at one stage only: {seen}"
-    await assert_consistent(stack, engine, driver)
-
-
-async def test_the_temporal_server_restarted_under_load_loses_nothing(
-    stack: Stack, engine: Engine, driver: Driver
-) -> None:
-    def crash() -> None:
-        stack.kill("temporal")
-        stack.respawn("temporal", port=stack.settings.temporal_port)
+        stack.kill(process)
+        stack.respawn(process, port=port)
 
     seen = await crash_midway(driver, engine, crash, gateway_share=0.3)
     assert len(seen) >= 2, f"orders were at one stage only: {seen}"

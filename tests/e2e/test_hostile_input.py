@@ -16,20 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 from schemathesis.checks import positive_data_acceptance
 
-from workers.dev import Stack, scratch_stack
+from tests.e2e.conftest import processes
+from workers.dev import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hostile]
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = scratch_stack(tmp_path_factory.mktemp("hostile") / "oms")
-    s.prepare()
-    s.start()
-    try:
+    with processes(tmp_path_factory.mktemp("hostile") / "oms") as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,12 @@ async def deliver(stack: Stack, channel: dict[str, str], order: dict[str, Any]) 
     await wait_for_status(stack, channel, order["order_id"], "completed")
 
 
+async def settlement_of(stack: Stack, order: dict[str, Any]) -> Any:
+    r = await stack.http.get(f"/v1/orders/{order['order_id']}/settlement", headers=stack.admin)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 async def put_rule(stack: Stack, **body: Any) -> Any:
     return await stack.http.put("/v1/admin/settlement-rules", headers=stack.admin, json=body)
 
@@ -142,9 +148,7 @@ async def test_the_most_specific_rule_wins_and_settled_orders_keep_their_terms(
     assert r.status_code == 200, r.text
     first = await paid(stack, mp, sku, 1)
     await deliver(stack, mp, first)
-    got = (
-        await stack.http.get(f"/v1/orders/{first['order_id']}/settlement", headers=stack.admin)
-    ).json()
+    got = await settlement_of(stack, first)
     assert got["model"] == "distribution"
     assert [(e["party"], e["amount"]) for e in got["entries"]] == [
         (f"location:{loc}", 9000),
@@ -155,18 +159,14 @@ async def test_the_most_specific_rule_wins_and_settled_orders_keep_their_terms(
     assert r.status_code == 204
     second = await paid(stack, mp, sku, 1)
     await deliver(stack, mp, second)
-    got = (
-        await stack.http.get(f"/v1/orders/{second['order_id']}/settlement", headers=stack.admin)
-    ).json()
+    got = await settlement_of(stack, second)
     assert got["model"] == "shared"
     assert [(e["party"], e["role"], e["amount"]) for e in got["entries"]] == [
         ("brand:ACME", "owner", 5000),
         (f"location:{loc}", "fulfiller", 3000),
         ("operator", "operator", 2000),
     ]
-    again = (
-        await stack.http.get(f"/v1/orders/{first['order_id']}/settlement", headers=stack.admin)
-    ).json()
+    again = await settlement_of(stack, first)
     assert again["model"] == "distribution"
     rules = (await stack.http.get("/v1/admin/settlement-rules", headers=stack.admin)).json()
     assert f"{channel}@*" in {x["rule_id"] for x in rules["rules"]}
@@ -280,9 +280,7 @@ async def test_a_split_order_is_settled_to_each_location_for_what_it_handed_over
     order = r.json()
     assert {p["location_id"] for p in order["fulfilments"]} == {loc_a, loc_b}
     await deliver(stack, mp, order)
-    got = (
-        await stack.http.get(f"/v1/orders/{order['order_id']}/settlement", headers=stack.admin)
-    ).json()
+    got = await settlement_of(stack, order)
     assert {(e["party"], e["amount"]) for e in got["entries"]} == {
         (f"location:{loc_a}", 3000),
         (f"location:{loc_b}", 7001),
@@ -294,7 +292,5 @@ async def test_a_split_order_is_settled_to_each_location_for_what_it_handed_over
         json={"lines": [{"sku": sku_b, "qty": 1}]},
     )
     assert r.status_code == 200, r.text
-    got = (
-        await stack.http.get(f"/v1/orders/{order['order_id']}/settlement", headers=stack.admin)
-    ).json()
+    got = await settlement_of(stack, order)
     assert got["net_amount"] == 3000 == sum(t["amount"] for t in got["totals"])
