@@ -1,4 +1,5 @@
-"""What both workflows share: how a short database step runs (a local activity)."""
+"""What both workflows share: how a short database step runs (a local activity), and how a
+change to the command sequence is gated."""
 
 from __future__ import annotations
 
@@ -28,3 +29,18 @@ async def run_local(
         start_to_close_timeout=LOCAL_TIMEOUT,
         retry_policy=retry_policy,
     )
+
+
+def since(version: int, started_at: int, patch: str) -> bool:
+    """Whether a change to the command sequence applies to this run.
+
+    A run started at a workflow version (`domain.orders.WORKFLOW_VERSION`, carried in its input)
+    takes every change of that version or before, and nothing is written to its history for it.
+    A run started before versions (0) goes by the patch marker `patch` as it always did: the
+    marker is in its history if the change applied when it ran. (A patch call writes a marker and
+    upserts the TemporalChangeVersion search attribute, a visibility write on the server, per
+    change per order.)
+    """
+    if started_at:
+        return started_at >= version
+    return workflow.patched(patch)

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         next_state,
     )
     from domain.orders import FulfilmentInput, FulfilmentState, LineRequest, StaffAction
-    from workflows.common import run_local
+    from workflows.common import run_local, since
     from workflows.ui import FULFILMENT_STATUS, stage
 
 TERMINAL = DONE_STATES + FAILED_STATES
@@ -180,7 +180,7 @@ class FulfilmentWorkflow:
         st.status = new
         st.ended_by = action.action
         await self._project(action.action, detail, fields)
-        if new in ("shipped", "picked_up") and workflow.patched("notify-parent"):
+        if new in ("shipped", "picked_up") and since(1, self.inp.version, "notify-parent"):
             parent = workflow.info().parent
             if parent is not None:  # tell the order: a cancel can no longer stop this part
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(

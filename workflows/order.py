@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.pricing import order_lines, without_gifts
     from domain.refunds import points_to_reverse, refund_lines
     from domain.settlement import business_day
-    from workflows.common import run_local
+    from workflows.common import run_local, since
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
         CHANNEL,
@@ -163,7 +163,7 @@ class OrderWorkflow:
             elif req.payment_method == "stored_value":
                 await self._pay_by_stored_value(member_id, pricing.payable_amount)
                 status, payment_status = "paid", "succeeded"
-            elif workflow.patched("gateway-payment"):
+            elif self._since("gateway-payment"):
                 await run_local(
                     c.CREATE_PAYMENT,
                     c.GatewayPayment(payment_id, pricing.payable_amount, req.payment_method),
@@ -298,7 +298,7 @@ class OrderWorkflow:
         tried: set[str] = set()
         await asyncio.gather(*(self._run_part(part, tried) for part in list(self.parts)))
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
-        if done and self.member_id and self.pricing and workflow.patched("earn-points"):
+        if done and self.member_id and self.pricing and self._since("earn-points"):
             self.earn_base = self.pricing.payable_amount - self.refunded_amount
             earned = self.earned = self.earn_base // 100  # 1 point per full yuan paid
             if earned:
@@ -307,13 +307,13 @@ class OrderWorkflow:
                     c.PointsMove(self.req.order_id, self.member_id, earned),
                     summary=f"earn {earned} points",
                 )
-        if done and self.pricing and workflow.patched("settlement"):
+        if done and self.pricing and self._since("settlement"):
             await self._settle(
                 self.pricing.payable_amount - self.refunded_amount,
                 "completed",
                 party=f"location:{done[0].location_id}",
             )
-        if done and self.member_id and workflow.patched("tier"):
+        if done and self.member_id and self._since("tier"):
             tier = await run_local(
                 c.EVALUATE_TIER,
                 c.TierCheck(self.req.order_id, self.member_id),
@@ -324,7 +324,7 @@ class OrderWorkflow:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
             )
-            if workflow.patched("return-window"):
+            if self._since("return-window"):
                 try:  # returns come in as updates while the window is open
                     await workflow.wait_condition(
                         lambda: self.status == "returned",
@@ -341,7 +341,7 @@ class OrderWorkflow:
         to the next best location, never back to one that refused it."""
         handle = await workflow.start_child_workflow(
             FulfilmentWorkflow.run,
-            FulfilmentInput(self.req.order_id, part, self.inp.timeouts),
+            FulfilmentInput(self.req.order_id, part, self.inp.timeouts, self.inp.version),
             id=fulfilment_workflow_id(part.fulfilment_id),
             static_summary=f"{part.mode} part of {self.req.order_id} at {part.location_id}",
             search_attributes=TypedSearchAttributes(
@@ -354,13 +354,13 @@ class OrderWorkflow:
         self.started.add(part.fulfilment_id)
         state = await handle
         self.results[state.fulfilment_id] = state
-        if state.status == "expired" and workflow.patched("refunds"):
+        if state.status == "expired" and self._since("refunds"):
             await self._refund(part.lines, f"{part.fulfilment_id} not collected in time")
-        if state.status in ("delivered", "picked_up") and workflow.patched("short-pick"):
+        if state.status in ("delivered", "picked_up") and self._since("short-pick"):
             short = _shortage(state)
             if short:
                 await self._refund(short, f"{part.fulfilment_id} short picked")
-        if state.status == "rejected" and workflow.patched("credit"):
+        if state.status == "rejected" and self._since("credit"):
             lapsed = state.ended_by == "lapse"
             await run_local(
                 c.LOWER_CREDIT,
@@ -372,7 +372,7 @@ class OrderWorkflow:
                 ),
                 summary=f"lower the credit score of {part.location_id}",
             )
-        if state.status != "rejected" or not workflow.patched("reroute"):
+        if state.status != "rejected" or not self._since("reroute"):
             return
         tried.add(part.location_id)
         self.reroutes += 1
@@ -392,7 +392,7 @@ class OrderWorkflow:
             )
         except (ActivityError, ApplicationError):  # no other location can take it
             self.unserved.append(part)
-            if workflow.patched("refunds"):
+            if self._since("refunds"):
                 await self._refund(part.lines, f"no location can serve {part.fulfilment_id}")
             await run_local(
                 c.PROJECT_ORDER,
@@ -488,7 +488,7 @@ class OrderWorkflow:
             self.earned, self.earn_base, refunded_before=self.returned_amount, refunded_now=amount
         )
         self.returned_amount += amount
-        if self.status == "completed" and workflow.patched("settlement"):
+        if self.status == "completed" and self._since("settlement"):
             await self._settle(-amount, refund_id, party=self.settled_party)
         for sku, qty in wanted.items():
             self.returned_units[sku] = self.returned_units.get(sku, 0) + qty
@@ -632,6 +632,9 @@ class OrderWorkflow:
             retry_policy=REFUND_RETRY,
             summary=f"refund {yuan(order.amount)} to {order.method}",
         )
+
+    def _since(self, patch: str, version: int = 1) -> bool:
+        return since(version, self.inp.version, patch)
 
     # --- read-outs -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from api.schemas import ClientId, OrderIn, ReasonIn, ReturnIn
 from domain.errors import Forbidden, InvalidRequest, InvalidTransition, NotFound
 from domain.members import normalise_phone
 from domain.orders import (
+    WORKFLOW_VERSION,
     Address,
     FulfilmentChoice,
     LineRequest,
@@ -133,7 +134,7 @@ async def start_order(svc: Services, req: OrderRequest) -> None:
     lines = ", ".join(f"{ln.sku} x{ln.qty}" for ln in req.lines[:5])
     op = WithStartWorkflowOperation(
         OrderWorkflow.run,
-        OrderInput(req, timeouts(svc), svc.settings.min_credit_score),
+        OrderInput(req, timeouts(svc), svc.settings.min_credit_score, WORKFLOW_VERSION),
         id=order_workflow_id(req.order_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=svc.settings.task_queue,

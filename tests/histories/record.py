@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.db import make_engine
 from adapters.payment_gateway import HttpPaymentGateway
 from domain.orders import (
+    WORKFLOW_VERSION,
     Address,
     FulfilmentChoice,
     FulfilmentState,
@@ -87,7 +88,7 @@ async def run_path(  # type: ignore[no-untyped-def]
     )
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, SHORT),
+        OrderInput(req, SHORT, version=WORKFLOW_VERSION),
         id=order_workflow_id(oid),
         task_queue=QUEUE,
         execution_timeout=timedelta(minutes=5),
@@ -142,7 +143,7 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
     )
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, SHORT),
+        OrderInput(req, SHORT, version=WORKFLOW_VERSION),
         id=order_workflow_id(oid),
         task_queue=QUEUE,
         execution_timeout=timedelta(minutes=5),

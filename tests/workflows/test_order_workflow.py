@@ -15,6 +15,7 @@ from adapters.inventory import InventoryRepository
 from adapters.payment_gateway import HttpPaymentGateway
 from adapters.read_model import ReadModel
 from domain.orders import (
+    WORKFLOW_VERSION,
     FulfilmentChoice,
     FulfilmentState,
     LineRequest,
@@ -85,7 +86,7 @@ def new_order(
 async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS),
+        OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
         execution_timeout=timedelta(days=30),
@@ -239,7 +240,7 @@ async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved
     req, loc, sku = new_order(sqlite_engine, qty=11)
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS),
+        OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
     )
