@@ -33,6 +33,25 @@ LOWER_CREDIT = "lower_credit"
 RECEIVE_RETURN = "receive_return"
 RECORD_SETTLEMENT = "record_settlement"
 EVALUATE_TIER = "evaluate_tier"
+RUN_STEPS = "run_steps"
+
+
+@dataclass
+class Step:
+    """One database step (a named activity and its input) of a batch run as one local
+    activity."""
+
+    activity: str
+    arg: Any
+
+
+@dataclass
+class Steps:
+    """Database steps that follow one another within one workflow task, run in order as one
+    local activity: one marker in the history and one trip through the worker instead of one
+    each. Every step is idempotent, so a retry runs the batch again from the start."""
+
+    steps: list[Step]
 
 
 @dataclass

@@ -3,6 +3,9 @@ the member. Each is keyed by the refund id, so a retry never pays twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -28,7 +31,7 @@ class RefundActivities:
         self.gateway = gateway
         self.coupons = coupons
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [self.record_refund, self.execute_refund, self.give_back_coupons]
 
     @activity.defn(name=c.RECORD_REFUND)

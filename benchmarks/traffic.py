@@ -34,6 +34,56 @@ PICKUP_STORE = "S-HZ-01"  # S-HZ-02 is a franchise with a daily quota of 200 par
 CHANNELS = ["app", "miniprogram", "pos", "jd"]
 
 
+class Watcher:
+    """Sees orders reach a status by reading the order read model, once for all of them every
+    50 ms: the benchmark's way of timing completions without every simulated channel polling
+    `GET /v1/orders/{id}` (which would load the API with the measurement itself)."""
+
+    def __init__(self, db_url: str) -> None:
+        from adapters.db import make_engine
+
+        self.engine = make_engine(db_url)
+        self.waiting: dict[str, tuple[set[str], asyncio.Future[str]]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def wait(self, order_id: str, statuses: set[str], patience_s: float) -> str:
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[order_id] = (statuses, fut)
+        if self.task is None:
+            self.task = asyncio.create_task(self._poll())
+        try:
+            return await asyncio.wait_for(fut, patience_s)
+        except TimeoutError:
+            raise RuntimeError(f"order {order_id} never reached {sorted(statuses)}") from None
+        finally:
+            self.waiting.pop(order_id, None)
+
+    def _statuses(self, ids: list[str]) -> dict[str, str]:
+        from sqlmodel import Session, col, select
+
+        from adapters.tables import Order
+
+        with Session(self.engine) as s:
+            rows = s.exec(select(Order.order_id, Order.status).where(col(Order.order_id).in_(ids)))
+            return dict(rows.all())
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            ids = list(self.waiting)
+            if not ids:
+                continue
+            for oid, status in (await asyncio.to_thread(self._statuses, ids)).items():
+                statuses, fut = self.waiting.get(oid, (set(), None))
+                if fut is not None and status in statuses and not fut.done():
+                    fut.set_result(status)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self.engine.dispose()
+
+
 @dataclass
 class Figures:
     submit_ms: list[float] = field(default_factory=list)
@@ -45,8 +95,11 @@ class Figures:
 class Driver:
     """Simulated channels and staff over HTTP."""
 
-    def __init__(self, urls: list[str], admin_token: str, home: Path) -> None:
+    def __init__(
+        self, urls: list[str], admin_token: str, home: Path, *, watcher: Watcher | None = None
+    ) -> None:
         self.urls = urls
+        self.watcher = watcher
         self.http = [
             httpx.AsyncClient(
                 base_url=u,
@@ -92,6 +145,8 @@ class Driver:
     async def close(self) -> None:
         for c in self.http:
             await c.aclose()
+        if self.watcher is not None:
+            await self.watcher.close()
 
     async def setup(self, n_channels: int, stock: int) -> None:
         """Stock for every order, one channel token and one member per simulated channel."""
@@ -161,6 +216,16 @@ class Driver:
     async def wait_for(
         self, i: int, order_id: str, headers: dict[str, str], statuses: set[str]
     ) -> dict[str, Any]:
+        if self.watcher is not None:
+            await self.watcher.wait(order_id, statuses, self.patience_s)
+            return {}
+        return await self.poll_for(i, order_id, headers, statuses)
+
+    async def poll_for(
+        self, i: int, order_id: str, headers: dict[str, str], statuses: set[str]
+    ) -> dict[str, Any]:
+        """The order as its channel sees it, once it has reached one of `statuses` with every
+        part dispatched."""
         deadline = time.monotonic() + self.patience_s
         while time.monotonic() < deadline:
             r = await self.request(i, "GET", f"/v1/orders/{order_id}", headers=headers)
@@ -188,7 +253,7 @@ class Driver:
         order = await self.submit(k, i, pickup=pickup, gateway=gateway)
         oid = order["order_id"]
         if gateway:  # its parts reach the stores once the gateway's webhook has been received
-            order = await self.wait_for(i, oid, headers, {"fulfilling"})
+            await self.wait_for(i, oid, headers, {"fulfilling", "completed"})
         # (a paid order's parts are dispatched at once; an action arriving in that moment waits)
         for part in order["fulfilments"]:
             fid, loc = part["fulfilment_id"], part["location_id"]

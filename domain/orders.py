@@ -137,7 +137,11 @@ class ReturnRequest:
 # before versions (0) go by the patch markers in their histories (`workflows/common.py`).
 #   1: every change made with patch markers before (payments through the gateway, points,
 #      refunds, short picks, credit, re-routing, returns, settlement, tiers)
-WORKFLOW_VERSION = 1
+#   2: database steps that follow one another in a workflow task run as one local activity
+#      (the order recorded and dispatched; paid and dispatched; completed with its points,
+#      settlement and tier; a part's stock move with its status); a part starts with its
+#      FulfilmentStatus; a paid order's status is upserted once, as fulfilling
+WORKFLOW_VERSION = 2
 
 
 @dataclass

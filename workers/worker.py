@@ -15,6 +15,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
+from activities.steps import StepRunner
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
@@ -48,7 +49,8 @@ def build_activities(
         gateway=gateway,
         coupons=CouponBook(engine),
     )
-    return [*acts.all(), payments.create_payment, *refunds.all()]  # type: ignore[list-item]
+    each: list[Callable[..., Any]] = [*acts.all(), payments.create_payment, *refunds.all()]
+    return [*each, StepRunner(each).run_steps]
 
 
 def worker_options() -> dict[str, Any]:

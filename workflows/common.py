@@ -9,6 +9,9 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as c
+
 LOCAL_TIMEOUT = timedelta(seconds=30)
 
 
@@ -28,6 +31,25 @@ async def run_local(
         summary=summary,
         start_to_close_timeout=LOCAL_TIMEOUT,
         retry_policy=retry_policy,
+    )
+
+
+async def run_step(step: tuple[str, object, str], **kw: Any) -> Any:
+    """One step (activity name, input, summary) as its own local activity."""
+    name, arg, summary = step
+    return await run_local(name, arg, summary=summary, **kw)
+
+
+async def run_steps(steps: list[tuple[str, object, str]]) -> list[Any]:
+    """Run database steps (activity name, input, summary) that follow one another as one local
+    activity (`activities/steps.py`); its summary lists theirs. Returns their results."""
+    return list(
+        await run_local(
+            c.RUN_STEPS,
+            c.Steps([c.Step(name, arg) for name, arg, _ in steps]),
+            summary="; ".join(summary for _, _, summary in steps)[:400],
+            result_type=list,
+        )
     )
 
 

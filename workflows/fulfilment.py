@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         next_state,
     )
     from domain.orders import FulfilmentInput, FulfilmentState, LineRequest, StaffAction
-    from workflows.common import run_local, since
+    from workflows.common import run_step, run_steps, since
     from workflows.ui import FULFILMENT_STATUS, stage
 
 TERMINAL = DONE_STATES + FAILED_STATES
@@ -54,7 +54,10 @@ class FulfilmentWorkflow:
 
     @workflow.run
     async def run(self, inp: FulfilmentInput) -> FulfilmentState:
-        await self._project("dispatched", f"dispatched to {self.state.location_id}")
+        # (v2: the order starts it with FulfilmentStatus=dispatched: nothing to upsert yet)
+        await self._project(
+            "dispatched", f"dispatched to {self.state.location_id}", upsert=inp.version < 2
+        )
         while self.state.status not in TERMINAL:
             await self._wait_or_time_out()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -169,17 +172,19 @@ class FulfilmentWorkflow:
         if action.reason:
             detail += f" ({action.reason})"
         effect = STOCK_EFFECT.get(action.action)
+        stock: tuple[str, object, str] | None = None
         if effect:
             name = c.DEDUCT_STOCK if effect == "deduct" else c.RELEASE_STOCK
             handed = {p.sku: p.qty for p in st.picked} if st.picked else None
-            await run_local(
-                name,
-                c.StockChange(self.inp.order_id, [self.inp.part], action.action, handed),
-                summary=f"{effect} stock for {st.fulfilment_id}",
-            )
+            change = c.StockChange(self.inp.order_id, [self.inp.part], action.action, handed)
+            stock = (name, change, f"{effect} stock for {st.fulfilment_id}")
+            if self.inp.version < 2:
+                await run_step(stock)
+                stock = None
         st.status = new
         st.ended_by = action.action
-        await self._project(action.action, detail, fields)
+        # (v2: the stock move and the projection as one batch of steps)
+        await self._project(action.action, detail, fields, first=stock)
         if new in ("shipped", "picked_up") and since(1, self.inp.version, "notify-parent"):
             parent = workflow.info().parent
             if parent is not None:  # tell the order: a cancel can no longer stop this part
@@ -187,9 +192,20 @@ class FulfilmentWorkflow:
                     "part_handed_over", st.fulfilment_id
                 )
 
-    async def _project(self, event: str, detail: str, fields: dict | None = None) -> None:
+    async def _project(
+        self,
+        event: str,
+        detail: str,
+        fields: dict | None = None,
+        *,
+        upsert: bool = True,
+        first: tuple[str, object, str] | None = None,
+    ) -> None:
+        """The part's status in Temporal (search attribute, details) and in the read model,
+        after the step `first` if given (in one batch)."""
         st = self.state
-        workflow.upsert_search_attributes([FULFILMENT_STATUS.value_set(st.status)])
+        if upsert:
+            workflow.upsert_search_attributes([FULFILMENT_STATUS.value_set(st.status)])
         workflow.set_current_details(
             stage(
                 f"{st.status.replace('_', ' ')} at {st.location_id}",
@@ -197,8 +213,12 @@ class FulfilmentWorkflow:
                 lines=[f"{ln.sku} x{ln.qty}" for ln in st.lines],
             )
         )
-        await run_local(
+        project = (
             c.PROJECT_FULFILMENT,
             c.FulfilmentProjection(st.fulfilment_id, st.status, event, detail, fields or {}),
-            summary=f"record {st.fulfilment_id} {st.status}",
+            f"record {st.fulfilment_id} {st.status}",
         )
+        if first is None:
+            await run_step(project)
+        else:
+            await run_steps([first, project])

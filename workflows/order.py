@@ -27,10 +27,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.pricing import order_lines, without_gifts
     from domain.refunds import points_to_reverse, refund_lines
     from domain.settlement import business_day
-    from workflows.common import run_local, since
+    from workflows.common import run_local, run_step, run_steps, since
     from workflows.fulfilment import FulfilmentWorkflow
     from workflows.ui import (
         CHANNEL,
+        FULFILMENT_STATUS,
         LOCATION_IDS,
         MEMBER_ID,
         ORDER_STATUS,
@@ -91,6 +92,8 @@ class OrderWorkflow:
         self.settled_party = ""
         self.member_tier = ""
         self.earn_base = 0
+        self._dispatch_recorded = False
+        self._shown_status = "submitting"  # OrderStatus as last upserted
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -174,17 +177,29 @@ class OrderWorkflow:
             await self._give_back_rights("refused")
             await self._release(parts, "refused")
             raise
-        await run_local(
-            c.RECORD_ORDER,
-            c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status),
-            summary="record the order",
-        )
-        if status == "paid" and req.coupon_codes:
-            await run_local(c.USE_COUPONS, c.CouponMove(req.order_id), summary="use the coupons")
-        self.status = status
+        record = c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status)
+        shown = status
+        if self.inp.version >= 2:
+            # One batch: the order recorded, its coupons used, and a paid order's dispatch, which
+            # follows in this same workflow task (so Temporal's OrderStatus goes straight to
+            # fulfilling: nothing could have seen it paid in between).
+            steps: list[tuple[str, object, str]] = [(c.RECORD_ORDER, record, "record the order")]
+            if status == "paid" and req.coupon_codes:
+                steps.append((c.USE_COUPONS, c.CouponMove(req.order_id), "use the coupons"))
+            if status == "paid":
+                shown = "fulfilling"
+                steps.append(self._dispatch_step())
+            await run_steps(steps)
+        else:
+            await run_local(c.RECORD_ORDER, record, summary="record the order")
+            if status == "paid" and req.coupon_codes:
+                await run_local(
+                    c.USE_COUPONS, c.CouponMove(req.order_id), summary="use the coupons"
+                )
+        self.status, self._shown_status = status, shown
         workflow.upsert_search_attributes(
             [
-                ORDER_STATUS.value_set(status),
+                ORDER_STATUS.value_set(shown),  # (v2: one upsert for a paid order's dispatch)
                 ORDER_TOTAL.value_set(pricing.payable_amount),
                 LOCATION_IDS.value_set(sorted({p.location_id for p in parts})),
                 *([MEMBER_ID.value_set(member_id)] if member_id else []),
@@ -254,11 +269,22 @@ class OrderWorkflow:
         if self.payment is None:  # cancelled by the member before paying
             return False
         assert self.accepted is not None
-        await run_local(
-            c.PROJECT_PAYMENT,
-            c.PaymentProjection(self.accepted.payment_id, self.payment.outcome),
-            summary="record the payment",
-        )
+        projection = c.PaymentProjection(self.accepted.payment_id, self.payment.outcome)
+        if self.inp.version >= 2 and self.payment.outcome == "succeeded":
+            # One batch: the payment, the coupons used, the order paid and then dispatched.
+            detail = f"paid by {self.req.payment_method}"
+            steps: list[tuple[str, object, str]] = [
+                (c.PROJECT_PAYMENT, projection, "record the payment")
+            ]
+            if self.req.coupon_codes:
+                steps.append((c.USE_COUPONS, c.CouponMove(self.req.order_id), "use the coupons"))
+            steps.append(self._status_step("paid", "paid", detail))
+            steps.append(self._dispatch_step())
+            self.status = "paid"
+            self._details(detail)
+            await run_steps(steps)
+            return True
+        await run_local(c.PROJECT_PAYMENT, projection, summary="record the payment")
         if self.payment.outcome != "succeeded":
             return False
         if self.req.coupon_codes:
@@ -293,12 +319,25 @@ class OrderWorkflow:
 
     # --- fulfilment ------------------------------------------------------------------------
 
+    def _dispatch_step(self) -> tuple[str, object, str]:
+        self._dispatch_recorded = True
+        return self._status_step("fulfilling", "dispatched", self._dispatch_detail())
+
+    def _dispatch_detail(self) -> str:
+        return f"{len(self.parts)} part(s) dispatched"
+
     async def _fulfil(self) -> None:
-        await self._set_status("fulfilling", "dispatched", f"{len(self.parts)} part(s) dispatched")
+        # (v2: recorded in the read model with the order or its payment, in this task)
+        recorded = self._dispatch_recorded
+        await self._set_status(
+            "fulfilling", "dispatched", self._dispatch_detail(), project=not recorded
+        )
         tried: set[str] = set()
         await asyncio.gather(*(self._run_part(part, tried) for part in list(self.parts)))
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
-        if done and self.member_id and self.pricing and self._since("earn-points"):
+        if done and self.inp.version >= 2:
+            await self._complete(done)
+        elif done and self.member_id and self.pricing and self._since("earn-points"):
             self.earn_base = self.pricing.payable_amount - self.refunded_amount
             earned = self.earned = self.earn_base // 100  # 1 point per full yuan paid
             if earned:
@@ -320,10 +359,11 @@ class OrderWorkflow:
                 summary="re-evaluate the member's tier on 12-month spend",
             )
             self.member_tier = str(tier)
-        if done:
+        if done and self.inp.version < 2:
             await self._set_status(
                 "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
             )
+        if done:
             if self._since("return-window"):
                 try:  # returns come in as updates while the window is open
                     await workflow.wait_condition(
@@ -348,6 +388,11 @@ class OrderWorkflow:
                 [
                     SearchAttributePair(LOCATION_IDS, [part.location_id]),
                     SearchAttributePair(CHANNEL, self.req.channel),
+                    *(
+                        [SearchAttributePair(FULFILMENT_STATUS, "dispatched")]
+                        if self.inp.version >= 2
+                        else []
+                    ),
                 ]
             ),
         )
@@ -570,21 +615,43 @@ class OrderWorkflow:
     async def _settle(self, amount: int, step: str, *, party: str) -> None:
         """Buy-sell settlement: the fulfilling entity sells to the member what the member paid
         less refunds; a return after completion settles its refund back."""
+        await run_step(self._settle_step(amount, step, party=party))
+
+    def _settle_step(self, amount: int, step: str, *, party: str) -> tuple[str, object, str]:
         self.settled_party = party
-        await run_local(
-            c.RECORD_SETTLEMENT,
-            c.SettlementRecord(
-                self.req.order_id,
-                f"settle:{self.req.order_id}:{step}",
-                amount,
-                party,
-                business_day(workflow.now()),
-                channel=self.req.channel,
-                cause=step,
-                fulfillers=self._handed_values() if step == "completed" else [],
-            ),
-            summary=f"settle {yuan(abs(amount))}",
+        record = c.SettlementRecord(
+            self.req.order_id,
+            f"settle:{self.req.order_id}:{step}",
+            amount,
+            party,
+            business_day(workflow.now()),
+            channel=self.req.channel,
+            cause=step,
+            fulfillers=self._handed_values() if step == "completed" else [],
         )
+        return c.RECORD_SETTLEMENT, record, f"settle {yuan(abs(amount))}"
+
+    async def _complete(self, done: list[FulfilmentState]) -> None:
+        """Goods handed over: points earned (1 per full yuan paid), the order settled, the
+        member's tier re-evaluated and the order completed, as one batch of steps."""
+        assert self.pricing is not None
+        net = self.pricing.payable_amount - self.refunded_amount
+        steps: list[tuple[str, object, str]] = []
+        if self.member_id:
+            self.earn_base, self.earned = net, net // 100
+            if self.earned:
+                move = c.PointsMove(self.req.order_id, self.member_id, self.earned)
+                steps.append((c.EARN_POINTS, move, f"earn {self.earned} points"))
+        steps.append(self._settle_step(net, "completed", party=f"location:{done[0].location_id}"))
+        if self.member_id:
+            check = c.TierCheck(self.req.order_id, self.member_id)
+            steps.append((c.EVALUATE_TIER, check, "re-evaluate the member's tier (12-month spend)"))
+        detail = f"{len(done)} of {len(self.parts)} part(s) handed over"
+        steps.append(self._status_step("completed", "completed", detail))
+        results = await run_steps(steps)
+        if self.member_id:
+            self.member_tier = str(results[-2])
+        await self._set_status("completed", "completed", detail, project=False)
 
     def _status_of(self, part: PlannedPart) -> str:
         state = self.results.get(part.fulfilment_id)
@@ -642,15 +709,22 @@ class OrderWorkflow:
     def current_status(self) -> str:
         return self.status
 
-    async def _set_status(self, status: str, event: str, detail: str) -> None:
+    async def _set_status(
+        self, status: str, event: str, detail: str, *, project: bool = True
+    ) -> None:
+        """The order's status, in Temporal (search attribute, details) and, unless it was
+        recorded with other steps already, in the read model."""
         self.status = status
-        workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+        if self.inp.version < 2 or status != self._shown_status:
+            self._shown_status = status
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
         self._details(detail)
-        await run_local(
-            c.PROJECT_ORDER,
-            c.OrderProjection(self.req.order_id, status, event, detail),
-            summary=f"record status {status}",
-        )
+        if project:
+            await run_step(self._status_step(status, event, detail))
+
+    def _status_step(self, status: str, event: str, detail: str) -> tuple[str, object, str]:
+        projection = c.OrderProjection(self.req.order_id, status, event, detail)
+        return c.PROJECT_ORDER, projection, f"record status {status}"
 
     def _details(self, headline: str) -> None:
         lines = []
