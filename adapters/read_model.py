@@ -9,11 +9,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from adapters.db import read_scope, session_scope
+from adapters.db import insert_ignoring_duplicates, read_scope, session_scope
 from adapters.tables import (
     Fulfilment,
     Order,
@@ -114,13 +115,13 @@ class ReadModel:
 
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
         with session_scope(self.engine) as s:
-            row = s.get(Order, order_id)
-            if row is None:
-                return
-            row.status = status
-            row.updated_at = utcnow()
-            s.add(row)
-            _timeline(s, order_id, f"{order_id}:{event}", event, detail)
+            changed = s.execute(
+                update(Order)
+                .where(col(Order.order_id) == order_id)
+                .values(status=status, updated_at=utcnow())
+            )
+            if changed.rowcount:  # type: ignore[attr-defined]
+                _timeline(s, order_id, f"{order_id}:{event}", event, detail)
 
     def set_payment(self, payment_id: str, status: str) -> None:
         with session_scope(self.engine) as s:
@@ -134,20 +135,21 @@ class ReadModel:
         self, fulfilment_id: str, *, status: str, event: str, detail: str = "", **fields: Any
     ) -> None:
         with session_scope(self.engine) as s:
-            row = s.get(Fulfilment, fulfilment_id)
-            if row is None:
+            changed = s.execute(
+                update(Fulfilment)
+                .where(col(Fulfilment.fulfilment_id) == fulfilment_id)
+                .values(status=status, updated_at=utcnow(), **fields)
+                .returning(col(Fulfilment.order_id), col(Fulfilment.location_id))
+            ).first()
+            if changed is None:
                 return
-            row.status = status
-            for k, v in fields.items():
-                setattr(row, k, v)
-            row.updated_at = utcnow()
-            s.add(row)
+            order_id, location_id = changed
             _timeline(
                 s,
-                row.order_id,
+                order_id,
                 f"{fulfilment_id}:{event}",
                 event,
-                detail or f"{fulfilment_id} at {row.location_id}: {status}",
+                detail or f"{fulfilment_id} at {location_id}: {status}",
             )
 
     def add_fulfilment(self, order_id: str, part: PlannedPart) -> None:
@@ -311,10 +313,9 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
 
 
 def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> None:
-    exists = s.exec(select(TimelineEvent.id).where(TimelineEvent.key == key[:200])).first()
-    if exists is None:
-        s.add(TimelineEvent(key=key[:200], order_id=order_id, event=event, detail=detail))
-        s.flush()
+    """An event on the order's timeline, once per key (a repeated projection adds nothing)."""
+    row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail}
+    s.execute(insert_ignoring_duplicates(s, TimelineEvent).values(at=utcnow(), **row))
 
 
 def fulfilment_view(f: Fulfilment) -> dict[str, Any]:

@@ -15,6 +15,7 @@ SEARCH_ATTRIBUTES = {
     "LocationIds": "KeywordList",
     "OrderTotal": "Int",
     "FulfilmentStatus": "Keyword",
+    "PartStatuses": "KeywordList",
 }
 
 

@@ -141,7 +141,9 @@ class ReturnRequest:
 #      (the order recorded and dispatched; paid and dispatched; completed with its points,
 #      settlement and tier; a part's stock move with its status); a part starts with its
 #      FulfilmentStatus; a paid order's status is upserted once, as fulfilling
-WORKFLOW_VERSION = 2
+#   3: parts run in the order's own workflow (no child workflow per part): staff act through the
+#      order's `act` update, PartStatuses on the order shows each part's status
+WORKFLOW_VERSION = 3
 
 
 @dataclass
@@ -177,6 +179,14 @@ class FulfilmentInput:
     part: PlannedPart
     timeouts: Timeouts = field(default_factory=Timeouts)
     version: int = 0  # the order's
+
+
+@dataclass
+class PartAction:
+    """A store action on one part of an order, sent to the order's workflow."""
+
+    fulfilment_id: str
+    action: StaffAction
 
 
 @dataclass

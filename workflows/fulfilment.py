@@ -1,10 +1,13 @@
-"""FulfilmentWorkflow: one part of an order at one location, driven by store staff."""
+"""One part of an order at one location, driven by store staff: `PartRun`, the part's state
+machine, run inside the order workflow (workflow version 3 on), or by its own child
+`FulfilmentWorkflow` (orders started before)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 from datetime import timedelta
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -24,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ui import FULFILMENT_STATUS, stage
 
 TERMINAL = DONE_STATES + FAILED_STATES
+HANDED_OVER = ("shipped", "picked_up")
 
 
 def code_hash(fulfilment_id: str, code: str) -> str:
@@ -34,12 +38,24 @@ def rejection(err: DomainError) -> ApplicationError:
     return ApplicationError(err.message, err.details, type=err.code, non_retryable=True)
 
 
-@workflow.defn
-class FulfilmentWorkflow:
-    @workflow.init
-    def __init__(self, inp: FulfilmentInput) -> None:
+class PartHost(Protocol):
+    """The workflow a part runs in: shows the part's status in Temporal UI and hears of the
+    goods leaving the store."""
+
+    def show_part(self, run: PartRun, *, upsert: bool) -> None: ...
+
+    async def part_left(self, run: PartRun) -> None: ...
+
+
+class PartRun:
+    """A part's state machine: accept window, staff actions, pickup code, expiry, delivery
+    confirmation, cancellation; every step projected into the read model."""
+
+    def __init__(self, inp: FulfilmentInput, host: PartHost, *, timer_prefix: str = "") -> None:
         part = inp.part
         self.inp = inp
+        self.host = host
+        self.timer_prefix = timer_prefix
         self.state = FulfilmentState(
             fulfilment_id=part.fulfilment_id,
             location_id=part.location_id,
@@ -52,15 +68,20 @@ class FulfilmentWorkflow:
         self._lock = asyncio.Lock()
         self._cancel: str | None = None
 
-    @workflow.run
-    async def run(self, inp: FulfilmentInput) -> FulfilmentState:
-        # (v2: the order starts it with FulfilmentStatus=dispatched: nothing to upsert yet)
-        await self._project(
-            "dispatched", f"dispatched to {self.state.location_id}", upsert=inp.version < 2
-        )
+    async def run(
+        self, *, announced: bool = False, show_first: bool | None = None
+    ) -> FulfilmentState:
+        """Until the part ends. `announced`: its dispatch is already shown and recorded;
+        `show_first`: upsert its first status (by default only before v2, where a child part
+        did not start with FulfilmentStatus=dispatched)."""
+        if not announced:
+            await self._project(
+                "dispatched",
+                f"dispatched to {self.state.location_id}",
+                upsert=self.inp.version < 2 if show_first is None else show_first,
+            )
         while self.state.status not in TERMINAL:
             await self._wait_or_time_out()
-        await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 
     async def _wait_or_time_out(self) -> None:
@@ -75,7 +96,7 @@ class FulfilmentWorkflow:
             await workflow.wait_condition(
                 lambda: self.state.status != before or self._cancel is not None,
                 timeout=timedelta(seconds=timer[1]) if timer else None,
-                timeout_summary=timer[2] if timer else None,
+                timeout_summary=self.timer_prefix + timer[2] if timer else None,
             )
             if self._cancel is not None and self.state.status == before:
                 await self._cancel_now(self._cancel)
@@ -87,7 +108,6 @@ class FulfilmentWorkflow:
 
     # --- the order cancelled ----------------------------------------------------------------
 
-    @workflow.signal
     def cancel(self, reason: str) -> None:
         """The member cancelled the order: stop, unless the goods have already left."""
         if self._cancel is None:
@@ -102,19 +122,15 @@ class FulfilmentWorkflow:
 
     # --- staff actions -------------------------------------------------------------------
 
-    @workflow.update
     async def act(self, action: StaffAction) -> FulfilmentState:
         async with self._lock:
-            self._check(action)
+            self.check(action)
             if not already_applied(action.action, mode=self.state.mode, state=self.state.status):
                 await self._apply(action)
             return self.state
 
-    @act.validator
-    def validate_act(self, action: StaffAction) -> None:
-        self._check(action)
-
-    def _check(self, action: StaffAction) -> None:
+    def check(self, action: StaffAction) -> None:
+        """Refuses an action that does not apply (an update validator calls this too)."""
         try:
             if action.location_id is not None and action.location_id != self.state.location_id:
                 raise Forbidden("this fulfilment belongs to another location")
@@ -140,14 +156,9 @@ class FulfilmentWorkflow:
                     details={"sku": ln.sku},
                 )
 
-    @workflow.query
     def pickup_code(self) -> str:
         """The code the member shows at the store, while the part waits for collection."""
         return self._code or "" if self.state.status == "ready_for_pickup" else ""
-
-    @workflow.query
-    def current(self) -> FulfilmentState:
-        return self.state
 
     async def _apply(self, action: StaffAction) -> None:
         st = self.state
@@ -183,14 +194,10 @@ class FulfilmentWorkflow:
                 stock = None
         st.status = new
         st.ended_by = action.action
-        # (v2: the stock move and the projection as one batch of steps)
+        # (v2 on: the stock move and the projection as one batch of steps)
         await self._project(action.action, detail, fields, first=stock)
-        if new in ("shipped", "picked_up") and since(1, self.inp.version, "notify-parent"):
-            parent = workflow.info().parent
-            if parent is not None:  # tell the order: a cancel can no longer stop this part
-                await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                    "part_handed_over", st.fulfilment_id
-                )
+        if new in HANDED_OVER:
+            await self.host.part_left(self)
 
     async def _project(
         self,
@@ -204,15 +211,7 @@ class FulfilmentWorkflow:
         """The part's status in Temporal (search attribute, details) and in the read model,
         after the step `first` if given (in one batch)."""
         st = self.state
-        if upsert:
-            workflow.upsert_search_attributes([FULFILMENT_STATUS.value_set(st.status)])
-        workflow.set_current_details(
-            stage(
-                f"{st.status.replace('_', ' ')} at {st.location_id}",
-                workflow.now(),
-                lines=[f"{ln.sku} x{ln.qty}" for ln in st.lines],
-            )
-        )
+        self.host.show_part(self, upsert=upsert)
         project = (
             c.PROJECT_FULFILMENT,
             c.FulfilmentProjection(st.fulfilment_id, st.status, event, detail, fields or {}),
@@ -222,3 +221,65 @@ class FulfilmentWorkflow:
             await run_step(project)
         else:
             await run_steps([first, project])
+
+
+@workflow.defn
+class FulfilmentWorkflow:
+    """A part as its own child workflow, as orders started before workflow version 3 run it."""
+
+    @workflow.init
+    def __init__(self, inp: FulfilmentInput) -> None:
+        self.inp = inp
+        self.part = PartRun(inp, self)
+
+    @property
+    def state(self) -> FulfilmentState:
+        return self.part.state
+
+    @workflow.run
+    async def run(self, inp: FulfilmentInput) -> FulfilmentState:
+        await self.part.run()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    def show_part(self, run: PartRun, *, upsert: bool) -> None:
+        st = run.state
+        if upsert:
+            workflow.upsert_search_attributes([FULFILMENT_STATUS.value_set(st.status)])
+        workflow.set_current_details(
+            stage(
+                f"{st.status.replace('_', ' ')} at {st.location_id}",
+                workflow.now(),
+                lines=[f"{ln.sku} x{ln.qty}" for ln in st.lines],
+            )
+        )
+
+    async def part_left(self, run: PartRun) -> None:
+        if since(1, self.inp.version, "notify-parent"):
+            parent = workflow.info().parent
+            if parent is not None:  # tell the order: a cancel can no longer stop this part
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                    "part_handed_over", run.state.fulfilment_id
+                )
+
+    @workflow.signal
+    def cancel(self, reason: str) -> None:
+        """The member cancelled the order: stop, unless the goods have already left."""
+        self.part.cancel(reason)
+
+    @workflow.update
+    async def act(self, action: StaffAction) -> FulfilmentState:
+        return await self.part.act(action)
+
+    @act.validator
+    def validate_act(self, action: StaffAction) -> None:
+        self.part.check(action)
+
+    @workflow.query
+    def pickup_code(self) -> str:
+        """The code the member shows at the store, while the part waits for collection."""
+        return self.part.pickup_code()
+
+    @workflow.query
+    def current(self) -> FulfilmentState:
+        return self.state

@@ -6,7 +6,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         LineRequest,
         OrderAccepted,
         OrderInput,
+        PartAction,
         PaymentResult,
         PlannedPart,
         Pricing,
@@ -28,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.refunds import points_to_reverse, refund_lines
     from domain.settlement import business_day
     from workflows.common import run_local, run_step, run_steps, since
-    from workflows.fulfilment import FulfilmentWorkflow
+    from workflows.fulfilment import FulfilmentWorkflow, PartRun
     from workflows.ui import (
         CHANNEL,
         FULFILMENT_STATUS,
@@ -36,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         MEMBER_ID,
         ORDER_STATUS,
         ORDER_TOTAL,
+        PART_STATUSES,
         stage,
         yuan,
     )
@@ -93,6 +100,8 @@ class OrderWorkflow:
         self.member_tier = ""
         self.earn_base = 0
         self._dispatch_recorded = False
+        self.part_runs: dict[str, PartRun] = {}  # v3 on: the parts, run in this workflow
+        self._parts_shown = False  # PartStatuses upserted
         self._shown_status = "submitting"  # OrderStatus as last upserted
 
     @workflow.run
@@ -188,7 +197,7 @@ class OrderWorkflow:
                 steps.append((c.USE_COUPONS, c.CouponMove(req.order_id), "use the coupons"))
             if status == "paid":
                 shown = "fulfilling"
-                steps.append(self._dispatch_step())
+                steps += self._dispatch_steps()
             await run_steps(steps)
         else:
             await run_local(c.RECORD_ORDER, record, summary="record the order")
@@ -203,6 +212,7 @@ class OrderWorkflow:
                 ORDER_TOTAL.value_set(pricing.payable_amount),
                 LOCATION_IDS.value_set(sorted({p.location_id for p in parts})),
                 *([MEMBER_ID.value_set(member_id)] if member_id else []),
+                *(self._dispatched_parts_shown() if shown == "fulfilling" else []),
             ]
         )
         self._details(status.replace("_", " "))
@@ -279,7 +289,7 @@ class OrderWorkflow:
             if self.req.coupon_codes:
                 steps.append((c.USE_COUPONS, c.CouponMove(self.req.order_id), "use the coupons"))
             steps.append(self._status_step("paid", "paid", detail))
-            steps.append(self._dispatch_step())
+            steps += self._dispatch_steps()
             self.status = "paid"
             self._details(detail)
             await run_steps(steps)
@@ -319,9 +329,28 @@ class OrderWorkflow:
 
     # --- fulfilment ------------------------------------------------------------------------
 
-    def _dispatch_step(self) -> tuple[str, object, str]:
+    def _dispatch_steps(self) -> list[tuple[str, object, str]]:
+        """The order's dispatch for the read model: the order fulfilling and (v3 on) each part
+        dispatched to its location."""
         self._dispatch_recorded = True
-        return self._status_step("fulfilling", "dispatched", self._dispatch_detail())
+        steps = [self._status_step("fulfilling", "dispatched", self._dispatch_detail())]
+        if self.inp.version >= 3:
+            for part in self.parts:
+                projection = c.FulfilmentProjection(
+                    part.fulfilment_id,
+                    "dispatched",
+                    "dispatched",
+                    f"dispatched to {part.location_id}",
+                )
+                steps.append((c.PROJECT_FULFILMENT, projection, f"dispatch {part.fulfilment_id}"))
+        return steps
+
+    def _dispatched_parts_shown(self) -> list[SearchAttributeUpdate]:
+        """PartStatuses with every part dispatched (v3 on), once, with the order's own upsert."""
+        if self.inp.version < 3 or self._parts_shown:
+            return []
+        self._parts_shown = True
+        return [PART_STATUSES.value_set(_part_statuses(self.parts, {}))]
 
     def _dispatch_detail(self) -> str:
         return f"{len(self.parts)} part(s) dispatched"
@@ -330,10 +359,17 @@ class OrderWorkflow:
         # (v2: recorded in the read model with the order or its payment, in this task)
         recorded = self._dispatch_recorded
         await self._set_status(
-            "fulfilling", "dispatched", self._dispatch_detail(), project=not recorded
+            "fulfilling",
+            "dispatched",
+            self._dispatch_detail(),
+            project=not recorded,
+            also=self._dispatched_parts_shown(),
         )
         tried: set[str] = set()
-        await asyncio.gather(*(self._run_part(part, tried) for part in list(self.parts)))
+        announced = recorded and self.inp.version >= 3
+        await asyncio.gather(
+            *(self._run_part(part, tried, announced=announced) for part in list(self.parts))
+        )
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
         if done and self.inp.version >= 2:
             await self._complete(done)
@@ -376,9 +412,8 @@ class OrderWorkflow:
         else:
             await self._set_status("cancelled", "cancelled", "no part could be fulfilled")
 
-    async def _run_part(self, part: PlannedPart, tried: set[str]) -> None:
-        """Run one part at its location; a part the store rejects or lets lapse is routed again
-        to the next best location, never back to one that refused it."""
+    async def _run_child(self, part: PlannedPart) -> FulfilmentState:
+        """The part as its own child workflow (orders started before workflow version 3)."""
         handle = await workflow.start_child_workflow(
             FulfilmentWorkflow.run,
             FulfilmentInput(self.req.order_id, part, self.inp.timeouts, self.inp.version),
@@ -397,7 +432,30 @@ class OrderWorkflow:
             ),
         )
         self.started.add(part.fulfilment_id)
-        state = await handle
+        state: FulfilmentState = await handle
+        return state
+
+    async def _run_inline(self, part: PlannedPart, *, announced: bool) -> FulfilmentState:
+        """The part's state machine in this workflow (v3 on): staff act on it through `act`."""
+        fid = part.fulfilment_id
+        run = PartRun(
+            FulfilmentInput(self.req.order_id, part, self.inp.timeouts, self.inp.version),
+            self,
+            timer_prefix=f"{fid}: ",
+        )
+        self.part_runs[fid] = run
+        self.started.add(fid)
+        return await run.run(announced=announced, show_first=not announced)
+
+    async def _run_part(
+        self, part: PlannedPart, tried: set[str], *, announced: bool = False
+    ) -> None:
+        """Run one part at its location; a part the store rejects or lets lapse is routed again
+        to the next best location, never back to one that refused it."""
+        if self.inp.version >= 3:
+            state = await self._run_inline(part, announced=announced)
+        else:
+            state = await self._run_child(part)
         self.results[state.fulfilment_id] = state
         if state.status == "expired" and self._since("refunds"):
             await self._refund(part.lines, f"{part.fulfilment_id} not collected in time")
@@ -470,6 +528,79 @@ class OrderWorkflow:
     def part_handed_over(self, fulfilment_id: str) -> None:
         self.handed_over.add(fulfilment_id)
 
+    # --- parts run in this workflow (v3 on) -------------------------------------------------
+
+    def show_part(self, run: PartRun, *, upsert: bool) -> None:
+        """A part's new status: PartStatuses for Temporal UI, and the order's details."""
+        if upsert:
+            self._parts_shown = True
+            statuses = {fid: r.state.status for fid, r in self.part_runs.items()}
+            workflow.upsert_search_attributes(
+                [PART_STATUSES.value_set(_part_statuses(self.parts, statuses))]
+            )
+        st = run.state
+        self._details(f"{st.fulfilment_id} {st.status.replace('_', ' ')}")
+
+    async def part_left(self, run: PartRun) -> None:
+        self.handed_over.add(run.state.fulfilment_id)
+
+    @workflow.update
+    async def act(self, req: PartAction) -> FulfilmentState:
+        """A store's action on one of this order's parts."""
+        fid = req.fulfilment_id
+        await workflow.wait_condition(  # a paid order dispatches its parts in this same task
+            lambda: fid in self.part_runs or self.status not in ("paid", "fulfilling")
+        )
+        run = self.part_runs.get(fid)
+        if run is None:
+            raise self._not_dispatched(req)
+        return await run.act(req.action)
+
+    @act.validator
+    def validate_act(self, req: PartAction) -> None:
+        run = self.part_runs.get(req.fulfilment_id)
+        if run is not None:
+            run.check(req.action)
+            return
+        if self.inp.version < 3:
+            raise ApplicationError(
+                "this part runs in its own workflow",
+                {"fulfilment_id": req.fulfilment_id},
+                type="part_elsewhere",
+                non_retryable=True,
+            )
+        if req.fulfilment_id not in {p.fulfilment_id for p in self.parts}:
+            raise ApplicationError(
+                f"fulfilment {req.fulfilment_id} is not part of this order",
+                type="not_found",
+                non_retryable=True,
+            )
+        if self.status not in ("paid", "fulfilling"):
+            raise self._not_dispatched(req)
+
+    def _not_dispatched(self, req: PartAction) -> ApplicationError:
+        state = "cancelled" if self.status in ("cancelled", "refused") else "pending"
+        return ApplicationError(
+            f"cannot {req.action.action} a fulfilment that is {state}",
+            {"action": req.action.action, "status": state},
+            type="invalid_transition",
+            non_retryable=True,
+        )
+
+    @workflow.query
+    def part_pickup_code(self, fulfilment_id: str) -> str | None:
+        """The pickup code of a part waiting for collection ("" when none); None when the part
+        runs in its own workflow (orders started before v3), which answers instead."""
+        run = self.part_runs.get(fulfilment_id)
+        if run is None:
+            return None if self.inp.version < 3 else ""
+        return run.pickup_code()
+
+    @workflow.query
+    def part(self, fulfilment_id: str) -> FulfilmentState | None:
+        run = self.part_runs.get(fulfilment_id)
+        return run.state if run else self.results.get(fulfilment_id)
+
     @workflow.update
     async def cancel(self, reason: str) -> str:
         """Cancel before anything has shipped or been picked up: open parts stop (their stores
@@ -481,6 +612,10 @@ class OrderWorkflow:
         await workflow.wait_condition(lambda: self.started >= {p.fulfilment_id for p in self.parts})
         open_parts = [p for p in self.parts if p.fulfilment_id not in self.results]
         for part in open_parts:
+            run = self.part_runs.get(part.fulfilment_id)
+            if run is not None:
+                run.cancel(self.cancel_reason)
+                continue
             await workflow.get_external_workflow_handle(
                 fulfilment_workflow_id(part.fulfilment_id)
             ).signal(FulfilmentWorkflow.cancel, self.cancel_reason)
@@ -710,14 +845,20 @@ class OrderWorkflow:
         return self.status
 
     async def _set_status(
-        self, status: str, event: str, detail: str, *, project: bool = True
+        self,
+        status: str,
+        event: str,
+        detail: str,
+        *,
+        project: bool = True,
+        also: list[SearchAttributeUpdate] | None = None,
     ) -> None:
-        """The order's status, in Temporal (search attribute, details) and, unless it was
-        recorded with other steps already, in the read model."""
+        """The order's status, in Temporal (search attribute, with the updates `also`, and
+        details) and, unless it was recorded with other steps already, in the read model."""
         self.status = status
-        if self.inp.version < 2 or status != self._shown_status:
+        if self.inp.version < 2 or status != self._shown_status or also:
             self._shown_status = status
-            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status), *(also or [])])
         self._details(detail)
         if project:
             await run_step(self._status_step(status, event, detail))
@@ -736,7 +877,8 @@ class OrderWorkflow:
         if self.member_tier:
             lines.append(f"member {self.member_id} is {self.member_tier}")
         for p in self.parts:
-            state = self.results.get(p.fulfilment_id)
+            run = self.part_runs.get(p.fulfilment_id)
+            state = run.state if run else self.results.get(p.fulfilment_id)
             lines.append(
                 f"{p.fulfilment_id} at {p.location_id}"
                 + (f": {state.status}" if state else "")
@@ -757,6 +899,16 @@ def _dropped_gifts(pricing: Pricing, parts: list[PlannedPart]) -> set[str]:
         for pl in part.lines:
             planned[pl.sku] = planned.get(pl.sku, 0) + pl.qty
     return {ln.sku for ln in pricing.lines if ln.gift and planned.get(ln.sku, 0) < wanted[ln.sku]}
+
+
+def _part_statuses(parts: list[PlannedPart], statuses: dict[str, str]) -> list[str]:
+    """PartStatuses: each part's status, alone and at its location ("ready_for_pickup",
+    "S-HZ-01:ready_for_pickup"); a part not in `statuses` is dispatched."""
+    out: set[str] = set()
+    for p in parts:
+        status = statuses.get(p.fulfilment_id, "dispatched")
+        out |= {status, f"{p.location_id}:{status}"}
+    return sorted(out)
 
 
 def _shortage(state: FulfilmentState) -> list[LineRequest]:

@@ -11,7 +11,10 @@ CHANNEL = SearchAttributeKey.for_keyword("Channel")
 MEMBER_ID = SearchAttributeKey.for_keyword("MemberId")
 LOCATION_IDS = SearchAttributeKey.for_keyword_list("LocationIds")
 ORDER_TOTAL = SearchAttributeKey.for_int("OrderTotal")
-FULFILMENT_STATUS = SearchAttributeKey.for_keyword("FulfilmentStatus")
+FULFILMENT_STATUS = SearchAttributeKey.for_keyword("FulfilmentStatus")  # a child part's
+# each part's status, alone and at its location ("picked", "S-HZ-01:picked"), on an order whose
+# parts run in its own workflow
+PART_STATUSES = SearchAttributeKey.for_keyword_list("PartStatuses")
 
 
 def yuan(fen: int) -> str:

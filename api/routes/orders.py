@@ -94,12 +94,17 @@ async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, An
     waiting = [f for f in view["fulfilments"] if f["status"] == "ready_for_pickup"]
     if waiting:
         client = await svc.temporal()
+        order = client.get_workflow_handle(order_workflow_id(view["order_id"]))
         for f in waiting:
-            handle = client.get_workflow_handle(fulfilment_workflow_id(f["fulfilment_id"]))
+            fid = f["fulfilment_id"]
             try:
-                f["pickup_code"] = await handle.query(FulfilmentWorkflow.pickup_code) or None
+                code = await order.query(OrderWorkflow.part_pickup_code, fid)
+                if code is None:  # an order started before v3: the part's own workflow knows
+                    part = client.get_workflow_handle(fulfilment_workflow_id(fid))
+                    code = await part.query(FulfilmentWorkflow.pickup_code)
             except RPCError:
-                f["pickup_code"] = None
+                code = None
+            f["pickup_code"] = code or None
     return view
 
 

@@ -9,17 +9,26 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.read_model import fulfilment_view
+from adapters.tables import Fulfilment
 from adapters.tokens import Principal
 from api.deps import Services, caller, location_scope, services
 from api.errors import refusal
 from api.schemas import ClientId, PickedIn, PickupIn, ReasonIn, ShipIn
 from domain.errors import InvalidTransition, NotFound
 from domain.fulfilment import already_applied
-from domain.orders import LineRequest, StaffAction, fulfilment_workflow_id
+from domain.orders import (
+    LineRequest,
+    PartAction,
+    StaffAction,
+    fulfilment_workflow_id,
+    order_workflow_id,
+)
 from workflows.fulfilment import FulfilmentWorkflow
+from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/v1", tags=["store staff"])
 DISPATCH_WAIT_S = 5.0  # how long an action waits for a paid order's part to be dispatched
@@ -44,12 +53,45 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
         raise NotFound(f"fulfilment {fulfilment_id} does not exist")
     if p.role == "staff":
         action.location_id = p.location_id
-    handle = (await svc.temporal()).get_workflow_handle(fulfilment_workflow_id(fulfilment_id))
+    client = await svc.temporal()
+    order = client.get_workflow_handle(order_workflow_id(row.order_id))
+    try:
+        # The part runs in its order's workflow (orders started at workflow version 3 on).
+        await order.execute_update(OrderWorkflow.act, PartAction(fulfilment_id, action))
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if not (isinstance(cause, ApplicationError) and cause.type == "part_elsewhere"):
+            raise refusal(err) from None
+        await act_on_child(svc, row, action)
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # The order's workflow has finished (its return window is over): the same action
+        # again is a no-op, anything else is out of order.
+        refuse_unless_applied(row, action)
+    fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    assert fresh is not None
+    return fulfilment_view(fresh) | {"order_id": fresh.order_id}
+
+
+def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
+    if not already_applied(action.action, mode=row.mode, state=row.status):
+        raise InvalidTransition(
+            f"cannot {action.action} a fulfilment that is {row.status}",
+            details={"action": action.action, "status": row.status},
+        )
+
+
+async def act_on_child(svc: Services, row: Fulfilment, action: StaffAction) -> None:
+    """A part of an order started before workflow version 3: it runs as its own child
+    workflow, started when the order is dispatched."""
+    client = await svc.temporal()
+    handle = client.get_workflow_handle(fulfilment_workflow_id(row.fulfilment_id))
     deadline = time.monotonic() + DISPATCH_WAIT_S
     while True:
         try:
             await handle.execute_update(FulfilmentWorkflow.act, action)
-            break
+            return
         except WorkflowUpdateFailedError as err:
             raise refusal(err) from None
         except RPCError as err:
@@ -61,17 +103,9 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
                 if status in ("paid", "fulfilling"):
                     await asyncio.sleep(0.1)
                     continue
-            # The part's workflow has finished (or never started): the same action again is a
-            # no-op, anything else is out of order.
-            if not already_applied(action.action, mode=row.mode, state=row.status):
-                raise InvalidTransition(
-                    f"cannot {action.action} a fulfilment that is {row.status}",
-                    details={"action": action.action, "status": row.status},
-                ) from None
-            break
-    fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
-    assert fresh is not None
-    return fulfilment_view(fresh) | {"order_id": fresh.order_id}
+            # The part's workflow has finished (or never started).
+            refuse_unless_applied(row, action)
+            return
 
 
 @router.post("/fulfilments/{fulfilment_id}/accept")

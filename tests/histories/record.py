@@ -25,15 +25,14 @@ from domain.orders import (
     WORKFLOW_VERSION,
     Address,
     FulfilmentChoice,
-    FulfilmentState,
     LineRequest,
     OrderInput,
     OrderRequest,
+    PartAction,
     PaymentResult,
     ReturnRequest,
     StaffAction,
     Timeouts,
-    fulfilment_workflow_id,
     order_workflow_id,
 )
 from tests import factories as f
@@ -42,7 +41,6 @@ from workers.gateway_sim import create_sim_app
 from workers.migrate import migrate
 from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
 from workers.worker import build_worker
-from workflows.fulfilment import FulfilmentWorkflow
 from workflows.order import OrderWorkflow
 
 HERE = Path(__file__).parent
@@ -102,29 +100,28 @@ async def run_path(  # type: ignore[no-untyped-def]
         await handle.signal(
             OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, pay, f"evt-{name}")
         )
-    fid = fulfilment_workflow_id(f"{oid}-F-1")
-    fh = client.get_workflow_handle(fid, result_type=FulfilmentState)
-    for action in actions:
-        for _ in range(100):
-            try:
-                await fh.describe()
-                break
-            except Exception:
-                await asyncio.sleep(0.05)
-        if action.action == "pickup":
-            action.code = await fh.query(FulfilmentWorkflow.pickup_code)
-        if action.action == "picked" and picked_qty is not None:
-            action.lines = [LineRequest(sku=sku, qty=picked_qty)]
-        await fh.execute_update(FulfilmentWorkflow.act, action)
+    await act_on(handle, f"{oid}-F-1", actions, sku=sku, picked_qty=picked_qty)
     if then is not None:
         await then(handle, sku)
     await handle.result()
     (HERE / f"{name}.order.json").write_text((await handle.fetch_history()).to_json())
-    try:
-        await fh.result()
-        (HERE / f"{name}.fulfilment.json").write_text((await fh.fetch_history()).to_json())
-    except Exception:
-        pass  # this path never dispatched a part
+
+
+async def act_on(  # type: ignore[no-untyped-def]
+    handle, fid: str, actions: list[StaffAction], *, sku: str = "", picked_qty: int | None = None
+) -> None:
+    """The store's actions on the part `fid`, which runs in the order's workflow, once it is
+    dispatched."""
+    for action in actions:
+        for _ in range(200):
+            if await handle.query(OrderWorkflow.part, fid) is not None:
+                break
+            await asyncio.sleep(0.05)
+        if action.action == "pickup":
+            action.code = await handle.query(OrderWorkflow.part_pickup_code, fid) or ""
+        if action.action == "picked" and picked_qty is not None:
+            action.lines = [LineRequest(sku=sku, qty=picked_qty)]
+        await handle.execute_update(OrderWorkflow.act, PartAction(fid, action))
 
 
 async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyped-def]
@@ -153,21 +150,12 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
         OrderWorkflow.payment_result,
         PaymentResult(accepted.payment_id, "succeeded", "evt-rerouted"),
     )
-    fh = client.get_workflow_handle(
-        fulfilment_workflow_id(f"{oid}-R1-1"), result_type=FulfilmentState
-    )
-    for _ in range(200):
-        try:
-            await fh.describe()
-            break
-        except Exception:
-            await asyncio.sleep(0.05)
-    for action in (
+    actions = [
         StaffAction("accept"),
         StaffAction("picked"),
         StaffAction("ship", carrier="SF", tracking_no="SF3"),
-    ):
-        await fh.execute_update(FulfilmentWorkflow.act, action)
+    ]
+    await act_on(handle, f"{oid}-R1-1", actions)
     await handle.result()
     (HERE / "rerouted.order.json").write_text((await handle.fetch_history()).to_json())
 

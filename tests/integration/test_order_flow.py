@@ -216,14 +216,18 @@ async def test_operators_find_parts_waiting_for_pickup_at_a_store(stack: Stack) 
     fid = order["fulfilments"][0]["fulfilment_id"]
     await act(stack, staff, fid, "accept")
     await act(stack, staff, fid, "picked")
-    query = f'FulfilmentStatus="ready_for_pickup" AND LocationIds="{loc}"'
+    query = f'PartStatuses="{loc}:ready_for_pickup"'
     found: list[str] = []
     for _ in range(50):
         found = [w.id async for w in stack.temporal.list_workflows(query)]
         if found:
             break
         await asyncio.sleep(0.1)
-    assert found == [f"fulfilment-{fid}"]
+    assert found == [f"order-{order['order_id']}"]
+    anywhere = 'PartStatuses="ready_for_pickup" AND OrderStatus="fulfilling"'
+    assert f"order-{order['order_id']}" in [
+        w.id async for w in stack.temporal.list_workflows(anywhere)
+    ]
     desc = await stack.temporal.get_workflow_handle(f"order-{order['order_id']}").describe()
     summary = await desc.static_summary()
     assert summary and "pos order" in summary

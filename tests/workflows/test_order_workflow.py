@@ -1,8 +1,10 @@
-"""OrderWorkflow and FulfilmentWorkflow on the time-skipping server, with the real activities
-over a real SQLite database."""
+"""OrderWorkflow on the time-skipping server, with the real activities over a real SQLite
+database: every test runs at today's workflow version (parts in the order's workflow) and at
+version 2 (each part its own child FulfilmentWorkflow), as orders started before still run."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -21,6 +23,7 @@ from domain.orders import (
     LineRequest,
     OrderInput,
     OrderRequest,
+    PartAction,
     PaymentResult,
     StaffAction,
     Timeouts,
@@ -37,9 +40,12 @@ pytestmark = pytest.mark.workflow
 TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_confirm_s=7200)
 
 
-@pytest.fixture
+@pytest.fixture(params=[WORKFLOW_VERSION, 2], ids=["today", "v2-child-parts"])
 async def client(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine, gateway_url: str
+    request: pytest.FixtureRequest,
+    ts_env: WorkflowEnvironment,
+    sqlite_engine: Engine,
+    gateway_url: str,
 ) -> AsyncIterator[Client]:
     queue = uid("tq-")
     async with build_worker(
@@ -51,11 +57,16 @@ async def client(
     ):
         ts_env.client.__dict__["_test_queue"] = queue
         ts_env.client.__dict__["_env"] = ts_env
+        ts_env.client.__dict__["_version"] = request.param
         yield ts_env.client
 
 
 def queue_of(client: Client) -> str:
     return client.__dict__["_test_queue"]  # type: ignore[no-any-return]
+
+
+def version_of(client: Client) -> int:
+    return client.__dict__["_version"]  # type: ignore[no-any-return]
 
 
 def new_order(
@@ -86,7 +97,7 @@ def new_order(
 async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
+        OrderInput(req, TIMEOUTS, version=version_of(client)),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
         execution_timeout=timedelta(days=30),
@@ -95,18 +106,57 @@ async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
     return handle
 
 
-async def part(client: Client, req: OrderRequest, n: int = 1) -> WorkflowHandle:
-    fid = f"{req.order_id}-F-{n}"
-    handle = client.get_workflow_handle(fulfilment_workflow_id(fid), result_type=FulfilmentState)
-    for _ in range(100):
-        try:
-            await handle.describe()
-            return handle
-        except Exception:
-            import asyncio
+class Part:
+    """A part as its store reaches it: through its order's workflow (v3 on) or, for orders
+    started before, its own child workflow."""
 
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{fid} never started")
+    def __init__(self, client: Client, order_id: str, fulfilment_id: str) -> None:
+        self.fid = fulfilment_id
+        self.inline = version_of(client) >= 3
+        self.order = client.get_workflow_handle(order_workflow_id(order_id))
+        self.child = client.get_workflow_handle(
+            fulfilment_workflow_id(fulfilment_id), result_type=FulfilmentState
+        )
+
+    async def act(self, action: StaffAction) -> FulfilmentState:
+        if self.inline:
+            return await self.order.execute_update(OrderWorkflow.act, PartAction(self.fid, action))
+        return await self.child.execute_update(FulfilmentWorkflow.act, action)
+
+    async def code(self) -> str:
+        if self.inline:
+            return await self.order.query(OrderWorkflow.part_pickup_code, self.fid) or ""
+        return await self.child.query(FulfilmentWorkflow.pickup_code)
+
+    async def current(self) -> FulfilmentState:
+        if self.inline:
+            state = await self.order.query(OrderWorkflow.part, self.fid)
+            assert state is not None, f"{self.fid} is not running"
+            return state
+        return await self.child.query(FulfilmentWorkflow.current)
+
+    async def result(self) -> FulfilmentState:
+        """The part's state once it has ended."""
+        if self.inline:
+            await self.order.result()
+            return await self.current()
+        return await self.child.result()
+
+    async def started(self) -> Part:
+        for _ in range(100):
+            try:
+                if self.inline:
+                    await self.current()
+                else:
+                    await self.child.describe()
+                return self
+            except Exception:
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.fid} never started")
+
+
+async def part(client: Client, req: OrderRequest, n: int = 1) -> Part:
+    return await Part(client, req.order_id, f"{req.order_id}-F-{n}").started()
 
 
 def reserved(engine: Engine, loc: str, sku: str) -> int:
@@ -122,11 +172,11 @@ async def test_a_pickup_order_runs_from_cash_payment_to_picked_up(
     handle = await start(client, req)
     assert reserved(sqlite_engine, loc, sku) == 2
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
-    code = await fh.query(FulfilmentWorkflow.pickup_code)
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
+    code = await fh.code()
     assert code is not None and len(code) == 6
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=code))
+    await fh.act(StaffAction(action="pickup", code=code))
     assert await handle.result() == "completed"
     row = InventoryRepository(sqlite_engine).get(loc, sku)
     assert row is not None and (row.on_hand, row.reserved) == (8, 0)
@@ -141,9 +191,9 @@ async def test_an_out_of_order_action_is_refused_and_changes_nothing(
     await start(client, req)
     fh = await part(client, req)
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code="1"))
+        await fh.act(StaffAction(action="pickup", code="1"))
     assert getattr(err.value.cause, "type", None) == "invalid_transition"
-    state = await fh.query(FulfilmentWorkflow.current)
+    state = await fh.current()
     assert state.status == "dispatched"
 
 
@@ -151,22 +201,22 @@ async def test_a_wrong_pickup_code_is_refused(client: Client, sqlite_engine: Eng
     req, _, _ = new_order(sqlite_engine)
     await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
-    code = await fh.query(FulfilmentWorkflow.pickup_code)
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
+    code = await fh.code()
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=wrong))
+        await fh.act(StaffAction(action="pickup", code=wrong))
     assert getattr(err.value.cause, "type", None) == "wrong_pickup_code"
-    assert (await fh.query(FulfilmentWorkflow.current)).status == "ready_for_pickup"
+    assert (await fh.current()).status == "ready_for_pickup"
 
 
 async def test_the_same_action_twice_is_applied_once(client: Client, sqlite_engine: Engine) -> None:
     req, _, _ = new_order(sqlite_engine)
     await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    again = await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.act(StaffAction(action="accept"))
+    again = await fh.act(StaffAction(action="accept"))
     assert again.status == "accepted"
     view = ReadModel(sqlite_engine).order_view(req.order_id)
     assert view is not None
@@ -196,11 +246,9 @@ async def test_a_paid_delivery_order_ships_and_is_confirmed_after_the_delivery_w
         OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, "succeeded", "evt-1")
     )
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
-    await fh.execute_update(
-        FulfilmentWorkflow.act, StaffAction(action="ship", carrier="SF", tracking_no="SF1")
-    )
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
+    await fh.act(StaffAction(action="ship", carrier="SF", tracking_no="SF1"))
     row = InventoryRepository(sqlite_engine).get(loc, sku)
     assert row is not None and (row.on_hand, row.reserved) == (8, 0)
     assert await handle.result() == "completed"  # time skips past the delivery window
@@ -226,8 +274,8 @@ async def test_an_uncollected_pickup_expires_and_its_stock_returns(
     req, loc, sku = new_order(sqlite_engine)
     handle = await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
     assert await handle.result() == "cancelled"  # time skips past the pickup expiry
     assert (await fh.result()).status == "expired"
     row = InventoryRepository(sqlite_engine).get(loc, sku)
@@ -240,7 +288,7 @@ async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved
     req, loc, sku = new_order(sqlite_engine, qty=11)
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
+        OrderInput(req, TIMEOUTS, version=version_of(client)),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
     )
@@ -309,11 +357,9 @@ async def test_a_part_the_store_lets_lapse_is_routed_to_the_next_best_location(
     req.member_phone = member.phone
     handle = await start(client, req)
     # The first store lets the accept window pass; the part goes to the second store.
-    rerouted = client.get_workflow_handle(
-        fulfilment_workflow_id(f"{req.order_id}-R1-1"), result_type=FulfilmentState
-    )
+    rerouted = Part(client, req.order_id, f"{req.order_id}-R1-1")
     await ts_sleep(client, TIMEOUTS.accept_s + 5)
-    state = await rerouted.query(FulfilmentWorkflow.current)
+    state = await rerouted.current()
     assert state.location_id == second and state.status == "dispatched"
     assert reserved(sqlite_engine, first, sku) == 0 and reserved(sqlite_engine, second, sku) == 2
     for action in (
@@ -322,7 +368,7 @@ async def test_a_part_the_store_lets_lapse_is_routed_to_the_next_best_location(
         StaffAction("ship", carrier="JD", tracking_no="JD1"),
         StaffAction("deliver"),
     ):
-        await rerouted.execute_update(FulfilmentWorkflow.act, action)
+        await rerouted.act(action)
     assert await handle.result() == "completed"
     view = ReadModel(sqlite_engine).order_view(req.order_id)
     assert view is not None
@@ -353,8 +399,8 @@ async def test_an_expired_pickup_paid_by_stored_value_is_refunded_to_the_balance
     handle = await start(client, req)
     assert members.view(member.member_id)["stored_value_amount"] == 10_000 - 2500
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="picked"))
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
     assert await handle.result() == "cancelled"
     assert members.view(member.member_id)["stored_value_amount"] == 10_000
     view = ReadModel(sqlite_engine).order_view(req.order_id)
@@ -369,9 +415,9 @@ async def test_a_cancel_before_shipment_stops_the_store_releases_stock_and_refun
     req, loc, sku = new_order(sqlite_engine)
     handle = await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
+    await fh.act(StaffAction(action="accept"))
     assert await handle.execute_update(OrderWorkflow.cancel, "changed my mind") == "cancelled"
-    assert (await fh.query(FulfilmentWorkflow.current)).status == "cancelled"
+    assert (await fh.current()).status == "cancelled"
     assert reserved(sqlite_engine, loc, sku) == 0
     assert await handle.result() == "cancelled"
     view = ReadModel(sqlite_engine).order_view(req.order_id)
@@ -388,8 +434,8 @@ async def test_a_cancel_after_shipment_is_refused(client: Client, sqlite_engine:
         StaffAction("picked"),
         StaffAction("ship", carrier="SF", tracking_no="1"),
     ):
-        await fh.execute_update(FulfilmentWorkflow.act, action)
-    await fh.query(FulfilmentWorkflow.current)  # let the order hear of the shipment
+        await fh.act(action)
+    await fh.current()  # let the order hear of the shipment
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await handle.execute_update(OrderWorkflow.cancel, "too late")
     assert getattr(err.value.cause, "type", None) == "already_shipped"
@@ -403,16 +449,13 @@ async def test_a_short_pick_refunds_the_missing_unit_and_returns_refund_the_rest
     req, loc, sku = new_order(sqlite_engine, qty=3)
     handle = await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="accept"))
-    await fh.execute_update(
-        FulfilmentWorkflow.act, StaffAction(action="picked", lines=[LineRequest(sku, 2)])
-    )
-    code = await fh.query(FulfilmentWorkflow.pickup_code)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="pickup", code=code))
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked", lines=[LineRequest(sku, 2)]))
+    code = await fh.code()
+    await fh.act(StaffAction(action="pickup", code=code))
     for _ in range(100):
         if await handle.query(OrderWorkflow.current_status) == "completed":
             break
-        import asyncio
 
         await asyncio.sleep(0.05)
     status = await handle.execute_update(
@@ -435,7 +478,7 @@ async def test_a_rejected_pickup_part_is_refunded_and_the_store_loses_credit(
     req, loc, sku = new_order(sqlite_engine)
     handle = await start(client, req)
     fh = await part(client, req)
-    await fh.execute_update(FulfilmentWorkflow.act, StaffAction(action="reject", reason="closed"))
+    await fh.act(StaffAction(action="reject", reason="closed"))
     assert await handle.result() == "cancelled"
     location = CatalogRepository(sqlite_engine).get_location(loc)
     assert location is not None and location.credit_score == 95

@@ -36,6 +36,7 @@ def test_there_are_histories_of_every_path() -> None:
     assert {f"v3-{p}" for p in paths} <= names, "histories recorded before settlement terms"
     assert {f"v4-{p}" for p in paths} <= names, "histories recorded before workflow versions"
     assert {f"v5-{p}" for p in paths} <= names, "histories of workflow version 1"
+    assert {f"v6-{p}" for p in paths} <= names, "histories of workflow version 2 (child parts)"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.name)
