@@ -122,15 +122,14 @@ async def submit_order(
     require_role(p, "channel")
     channel = channel_of(p, body.channel)
     order_id = order_id_for(channel, body.channel_order_id)
-    existing = await run_in_threadpool(svc.read_model.order_view, order_id)
-    if existing is None:
+    if await run_in_threadpool(svc.read_model.order_status, order_id) is None:
         req = order_request(body, channel=channel, order_id=order_id)
         await start_order(svc, req)
-        existing = await run_in_threadpool(svc.read_model.order_view, order_id)
-        assert existing is not None
     else:
         response.status_code = 200
-    return await with_pickup_codes(svc, existing)
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    assert view is not None
+    return await with_pickup_codes(svc, view)
 
 
 async def start_order(svc: Services, req: OrderRequest) -> None:

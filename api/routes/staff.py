@@ -21,6 +21,7 @@ from api.schemas import ClientId, PickedIn, PickupIn, ReasonIn, ShipIn
 from domain.errors import InvalidTransition, NotFound
 from domain.fulfilment import already_applied
 from domain.orders import (
+    FulfilmentState,
     LineRequest,
     PartAction,
     StaffAction,
@@ -56,8 +57,10 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     client = await svc.temporal()
     order = client.get_workflow_handle(order_workflow_id(row.order_id))
     try:
-        # The part runs in its order's workflow (orders started at workflow version 3 on).
-        await order.execute_update(OrderWorkflow.act, PartAction(fulfilment_id, action))
+        # The part runs in its order's workflow (orders started at workflow version 3 on); its
+        # answer is the part as just projected into the read model.
+        state = await order.execute_update(OrderWorkflow.act, PartAction(fulfilment_id, action))
+        return part_view(row, state)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if not (isinstance(cause, ApplicationError) and cause.type == "part_elsewhere"):
@@ -72,6 +75,24 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
     assert fresh is not None
     return fulfilment_view(fresh) | {"order_id": fresh.order_id}
+
+
+def part_view(row: Fulfilment, state: FulfilmentState) -> dict[str, Any]:
+    """The fulfilment as the read model shows it after the action: the row read before it,
+    with what the action changed (status, picked quantities, carrier and tracking number)."""
+    picked = {ln.sku: ln.qty for ln in state.picked}
+    lines = (
+        [{"sku": ln.sku, "qty": ln.qty, "picked_qty": picked.get(ln.sku)} for ln in state.lines]
+        if state.picked
+        else row.lines
+    )
+    return fulfilment_view(row) | {
+        "status": state.status,
+        "lines": lines,
+        "carrier": state.carrier or row.carrier,
+        "tracking_no": state.tracking_no or row.tracking_no,
+        "order_id": row.order_id,
+    }
 
 
 def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
