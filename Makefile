@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
-.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing
+.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing bench-primitives
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,9 @@ reconcile: install
 
 bench: install
 	$(BIN)/python -m benchmarks.full_stack $(BENCH_FLAGS)
+
+bench-primitives: install
+	$(BIN)/python -m benchmarks.primitives
 
 bench-pricing: install
 	$(BIN)/python -m benchmarks.pricing

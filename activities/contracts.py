@@ -34,6 +34,7 @@ RECEIVE_RETURN = "receive_return"
 RECORD_SETTLEMENT = "record_settlement"
 EVALUATE_TIER = "evaluate_tier"
 RUN_STEPS = "run_steps"
+PRICE_FOR_MEMBER = "price_for_member"
 
 
 @dataclass
@@ -102,6 +103,14 @@ RESTORE_POINTS = "restore_points"
 class PriceRequest:
     request: OrderRequest
     at: datetime  # the workflow's clock: validity windows are judged at submission
+
+
+@dataclass
+class PricedOrder:
+    """An order's price and its member (found or created by phone), from one activity."""
+
+    pricing: Pricing
+    member_id: str | None = None
 
 
 @dataclass

@@ -50,6 +50,7 @@ class OrderActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.price_order,
+            self.price_for_member,
             self.hold_coupons,
             self.release_coupons,
             self.use_coupons,
@@ -78,6 +79,13 @@ class OrderActivities:
             return self.pricing.quote(req.request, at=req.at)
         except DomainError as err:
             raise business_error(err) from err
+
+    @activity.defn(name=c.PRICE_FOR_MEMBER)
+    def price_for_member(self, req: c.PriceRequest) -> c.PricedOrder:
+        """The order priced, then its member found or created (workflow version 4 on)."""
+        pricing = self.price_order(req)
+        phone = req.request.member_phone
+        return c.PricedOrder(pricing, self.ensure_member(phone) if phone else None)
 
     @activity.defn(name=c.HOLD_COUPONS)
     def hold_coupons(self, move: c.CouponMove) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 
 from adapters.settings import Settings
 from benchmarks.traffic import Driver, Figures, Watcher
+from workers.worker import run_loop
 
 
 def pct(values: list[float], q: float) -> float:
@@ -281,7 +282,12 @@ def main() -> None:
     args = parser.parse_args()
     out = Settings().home.resolve() / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(bench(args, out))
+    result: dict[str, Any] = {}
+
+    async def run() -> None:
+        result.update(await bench(args, out))
+
+    run_loop(run())  # uvloop where installed, for the floor's clients and the channels alike
     name = (
         "result"
         + ("-scale-out" if args.scale_out else "")

@@ -6,7 +6,6 @@ activities and waits for 4 signals, on the same server with the same worker sett
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -67,9 +66,10 @@ async def run_worker(settings: Settings) -> None:
 def main() -> None:
     import benchmarks.skeleton as module  # the workflow from its module, not from __main__
     from adapters.settings import Settings
+    from workers.worker import run_loop
 
     try:
-        asyncio.run(module.run_worker(Settings()))
+        run_loop(module.run_worker(Settings()))
     except KeyboardInterrupt:
         pass
 

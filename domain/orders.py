@@ -143,7 +143,9 @@ class ReturnRequest:
 #      FulfilmentStatus; a paid order's status is upserted once, as fulfilling
 #   3: parts run in the order's own workflow (no child workflow per part): staff act through the
 #      order's `act` update, PartStatuses on the order shows each part's status
-WORKFLOW_VERSION = 3
+#   4: the order priced and its member found in one step; a stored-value payment taken in the
+#      same step as the order recorded
+WORKFLOW_VERSION = 4
 
 
 @dataclass

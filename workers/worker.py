@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -101,10 +101,21 @@ async def run_worker(settings: Settings) -> None:
     await worker.run()
 
 
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run a worker process's main coroutine on uvloop where it is installed (the SDK's workers
+    poll, complete tasks and hand activities to threads on this loop), else on asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     try:
-        asyncio.run(run_worker(Settings()))
+        run_loop(run_worker(Settings()))
     except KeyboardInterrupt:
         pass
 

@@ -140,17 +140,26 @@ class OrderWorkflow:
 
     async def _price_and_reserve(self) -> None:
         req = self.req
-        pricing: Pricing = await run_local(
-            c.PRICE_ORDER,
-            c.PriceRequest(req, workflow.now()),
-            result_type=Pricing,
-            summary="price the order",
-        )
         member_id = None
-        if req.member_phone:
-            member_id = await run_local(
-                c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
+        if self.inp.version >= 4:  # priced and the member found in one step
+            priced: c.PricedOrder = await run_local(
+                c.PRICE_FOR_MEMBER,
+                c.PriceRequest(req, workflow.now()),
+                result_type=c.PricedOrder,
+                summary="price the order and find the member",
             )
+            pricing, member_id = priced.pricing, priced.member_id
+        else:
+            pricing = await run_local(
+                c.PRICE_ORDER,
+                c.PriceRequest(req, workflow.now()),
+                result_type=Pricing,
+                summary="price the order",
+            )
+            if req.member_phone:
+                member_id = await run_local(
+                    c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
+                )
         gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
         parts = await run_local(
             c.PLAN_AND_RESERVE,
@@ -167,13 +176,18 @@ class OrderWorkflow:
         pricing = without_gifts(pricing, _dropped_gifts(pricing, parts))
         self.pricing, self.parts, self.member_id = pricing, parts, member_id
         payment_id = f"P{req.order_id[1:]}"
+        paid_with_record = False
         try:
             await self._take_rights(pricing, member_id)
             status, payment_status = "awaiting_payment", "pending"
+            pay: tuple[str, object, str] | None = None
             if req.payment_method == "cash" or pricing.payable_amount == 0:
                 status, payment_status = "paid", "succeeded"
             elif req.payment_method == "stored_value":
-                await self._pay_by_stored_value(member_id, pricing.payable_amount)
+                pay = self._stored_value_step(member_id, pricing.payable_amount)
+                if self.inp.version < 4:
+                    await run_step(pay)
+                    pay = None
                 status, payment_status = "paid", "succeeded"
             elif self._since("gateway-payment"):
                 await run_local(
@@ -182,17 +196,33 @@ class OrderWorkflow:
                     summary=f"open a payment of {yuan(pricing.payable_amount)}",
                     retry_policy=GATEWAY_RETRY,
                 )
+            record = c.RecordOrder(
+                req, pricing, parts, status, member_id, payment_id, payment_status
+            )
+            if pay is not None:  # v4: the balance taken in the same step as the order recorded
+                paid_with_record = True
+                await self._record(record, first=pay)
         except (ActivityError, ApplicationError):
             await self._give_back_rights("refused")
             await self._release(parts, "refused")
             raise
-        record = c.RecordOrder(req, pricing, parts, status, member_id, payment_id, payment_status)
+        if not paid_with_record:
+            await self._record(record)
+
+    async def _record(
+        self, record: c.RecordOrder, *, first: tuple[str, object, str] | None = None
+    ) -> None:
+        """The order into the read model (and, v2 on, a paid order's dispatch with it), then
+        its search attributes: the order is accepted."""
+        req, status, pricing, parts = self.req, record.status, record.pricing, record.parts
         shown = status
         if self.inp.version >= 2:
             # One batch: the order recorded, its coupons used, and a paid order's dispatch, which
             # follows in this same workflow task (so Temporal's OrderStatus goes straight to
             # fulfilling: nothing could have seen it paid in between).
             steps: list[tuple[str, object, str]] = [(c.RECORD_ORDER, record, "record the order")]
+            if first is not None:
+                steps.insert(0, first)
             if status == "paid" and req.coupon_codes:
                 steps.append((c.USE_COUPONS, c.CouponMove(req.order_id), "use the coupons"))
             if status == "paid":
@@ -211,12 +241,14 @@ class OrderWorkflow:
                 ORDER_STATUS.value_set(shown),  # (v2: one upsert for a paid order's dispatch)
                 ORDER_TOTAL.value_set(pricing.payable_amount),
                 LOCATION_IDS.value_set(sorted({p.location_id for p in parts})),
-                *([MEMBER_ID.value_set(member_id)] if member_id else []),
+                *([MEMBER_ID.value_set(record.member_id)] if record.member_id else []),
                 *(self._dispatched_parts_shown() if shown == "fulfilling" else []),
             ]
         )
         self._details(status.replace("_", " "))
-        self.accepted = OrderAccepted(req.order_id, status, pricing.payable_amount, payment_id)
+        self.accepted = OrderAccepted(
+            req.order_id, status, pricing.payable_amount, record.payment_id
+        )
 
     async def _take_rights(self, pricing: Pricing, member_id: str | None) -> None:
         """Hold the coupons and redeem the points the price was computed with."""
@@ -248,16 +280,13 @@ class OrderWorkflow:
                 summary=f"give back {pricing.points_redeemed} points ({reason})",
             )
 
-    async def _pay_by_stored_value(self, member_id: str | None, amount: int) -> None:
+    def _stored_value_step(self, member_id: str | None, amount: int) -> tuple[str, object, str]:
         if member_id is None:
             raise ApplicationError(
                 "stored value needs a member_phone", type="invalid_request", non_retryable=True
             )
-        await run_local(
-            c.PAY_STORED_VALUE,
-            c.StoredValuePayment(self.req.order_id, member_id, amount),
-            summary=f"take {yuan(amount)} from stored value",
-        )
+        payment = c.StoredValuePayment(self.req.order_id, member_id, amount)
+        return c.PAY_STORED_VALUE, payment, f"take {yuan(amount)} from stored value"
 
     # --- payment ---------------------------------------------------------------------------
 

@@ -39,3 +39,17 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert result["failures"] == 0 and result["orders"] == 12
     assert result["worker_peak_rss_mib"] > 0
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_primitives_benchmark_runs_every_shape() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.primitives", "--n", "4"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    rows = {ln.split()[0]: ln.split()[1:] for ln in run.stdout.strip().splitlines()[1:]}
+    assert set(rows) == {"skeleton", "updates", "updates+upserts", "updates+timers", "child"}
+    assert all(float(v) > 0 for figures in rows.values() for v in figures)
