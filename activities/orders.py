@@ -82,7 +82,7 @@ class OrderActivities:
 
     @activity.defn(name=c.PRICE_FOR_MEMBER)
     def price_for_member(self, req: c.PriceRequest) -> c.PricedOrder:
-        """The order priced, then its member found or created (workflow version 4 on)."""
+        """The order priced, then its member found or created, in one step."""
         pricing = self.price_order(req)
         phone = req.request.member_phone
         return c.PricedOrder(pricing, self.ensure_member(phone) if phone else None)

@@ -136,16 +136,14 @@ class ReturnRequest:
 # the workflow's input, so a change gated on it writes nothing to the history; orders started
 # before versions (0) go by the patch markers in their histories (`workflows/common.py`).
 #   1: every change made with patch markers before (payments through the gateway, points,
-#      refunds, short picks, credit, re-routing, returns, settlement, tiers)
-#   2: database steps that follow one another in a workflow task run as one local activity
-#      (the order recorded and dispatched; paid and dispatched; completed with its points,
-#      settlement and tier; a part's stock move with its status); a part starts with its
-#      FulfilmentStatus; a paid order's status is upserted once, as fulfilling
-#   3: parts run in the order's own workflow (no child workflow per part): staff act through the
-#      order's `act` update, PartStatuses on the order shows each part's status
-#   4: the order priced and its member found in one step; a stored-value payment taken in the
-#      same step as the order recorded
-WORKFLOW_VERSION = 4
+#      refunds, short picks, credit, re-routing, returns, settlement, tiers); parts run in the
+#      order's own workflow (no child workflow per part: staff act through the order's `act`
+#      update, PartStatuses shows each part's status); database steps that follow one another
+#      in a workflow task run as one local activity (priced with the member found; a
+#      stored-value payment with the order recorded and dispatched; paid and dispatched;
+#      completed with points, settlement and tier; a part's stock move with its status);
+#      search attributes upserted only when what they show changes
+WORKFLOW_VERSION = 1
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """One part of an order at one location, driven by store staff: `PartRun`, the part's state
-machine, run inside the order workflow (workflow version 3 on), or by its own child
-`FulfilmentWorkflow` (orders started before)."""
+machine, run inside the order workflow, or by its own child `FulfilmentWorkflow` for orders
+started before workflow versions (version 0, see `domain/orders.py`)."""
 
 from __future__ import annotations
 
@@ -72,13 +72,13 @@ class PartRun:
         self, *, announced: bool = False, show_first: bool | None = None
     ) -> FulfilmentState:
         """Until the part ends. `announced`: its dispatch is already shown and recorded;
-        `show_first`: upsert its first status (by default only before v2, where a child part
+        `show_first`: upsert its first status (by default only for version 0, whose child part
         did not start with FulfilmentStatus=dispatched)."""
         if not announced:
             await self._project(
                 "dispatched",
                 f"dispatched to {self.state.location_id}",
-                upsert=self.inp.version < 2 if show_first is None else show_first,
+                upsert=self.inp.version == 0 if show_first is None else show_first,
             )
         while self.state.status not in TERMINAL:
             await self._wait_or_time_out()
@@ -189,12 +189,12 @@ class PartRun:
             handed = {p.sku: p.qty for p in st.picked} if st.picked else None
             change = c.StockChange(self.inp.order_id, [self.inp.part], action.action, handed)
             stock = (name, change, f"{effect} stock for {st.fulfilment_id}")
-            if self.inp.version < 2:
+            if self.inp.version == 0:
                 await run_step(stock)
                 stock = None
         st.status = new
         st.ended_by = action.action
-        # (v2 on: the stock move and the projection as one batch of steps)
+        # (versioned orders: the stock move and the projection as one batch of steps)
         await self._project(action.action, detail, fields, first=stock)
         if new in HANDED_OVER:
             await self.host.part_left(self)
@@ -225,7 +225,7 @@ class PartRun:
 
 @workflow.defn
 class FulfilmentWorkflow:
-    """A part as its own child workflow, as orders started before workflow version 3 run it."""
+    """A part as its own child workflow, as orders started before workflow versions run it."""
 
     @workflow.init
     def __init__(self, inp: FulfilmentInput) -> None:

@@ -100,7 +100,7 @@ class OrderWorkflow:
         self.member_tier = ""
         self.earn_base = 0
         self._dispatch_recorded = False
-        self.part_runs: dict[str, PartRun] = {}  # v3 on: the parts, run in this workflow
+        self.part_runs: dict[str, PartRun] = {}  # the parts, run in this workflow
         self._parts_shown = False  # PartStatuses upserted
         self._shown_status = "submitting"  # OrderStatus as last upserted
 
@@ -141,7 +141,7 @@ class OrderWorkflow:
     async def _price_and_reserve(self) -> None:
         req = self.req
         member_id = None
-        if self.inp.version >= 4:  # priced and the member found in one step
+        if self.inp.version:  # priced and the member found in one step
             priced: c.PricedOrder = await run_local(
                 c.PRICE_FOR_MEMBER,
                 c.PriceRequest(req, workflow.now()),
@@ -185,7 +185,7 @@ class OrderWorkflow:
                 status, payment_status = "paid", "succeeded"
             elif req.payment_method == "stored_value":
                 pay = self._stored_value_step(member_id, pricing.payable_amount)
-                if self.inp.version < 4:
+                if not self.inp.version:
                     await run_step(pay)
                     pay = None
                 status, payment_status = "paid", "succeeded"
@@ -199,7 +199,7 @@ class OrderWorkflow:
             record = c.RecordOrder(
                 req, pricing, parts, status, member_id, payment_id, payment_status
             )
-            if pay is not None:  # v4: the balance taken in the same step as the order recorded
+            if pay is not None:  # the balance taken in the same step as the order recorded
                 paid_with_record = True
                 await self._record(record, first=pay)
         except (ActivityError, ApplicationError):
@@ -212,11 +212,11 @@ class OrderWorkflow:
     async def _record(
         self, record: c.RecordOrder, *, first: tuple[str, object, str] | None = None
     ) -> None:
-        """The order into the read model (and, v2 on, a paid order's dispatch with it), then
-        its search attributes: the order is accepted."""
+        """The order into the read model (with, in one batch, a paid order's dispatch), then its
+        search attributes: the order is accepted."""
         req, status, pricing, parts = self.req, record.status, record.pricing, record.parts
         shown = status
-        if self.inp.version >= 2:
+        if self.inp.version:
             # One batch: the order recorded, its coupons used, and a paid order's dispatch, which
             # follows in this same workflow task (so Temporal's OrderStatus goes straight to
             # fulfilling: nothing could have seen it paid in between).
@@ -238,7 +238,7 @@ class OrderWorkflow:
         self.status, self._shown_status = status, shown
         workflow.upsert_search_attributes(
             [
-                ORDER_STATUS.value_set(shown),  # (v2: one upsert for a paid order's dispatch)
+                ORDER_STATUS.value_set(shown),  # (one upsert for a paid order's dispatch)
                 ORDER_TOTAL.value_set(pricing.payable_amount),
                 LOCATION_IDS.value_set(sorted({p.location_id for p in parts})),
                 *([MEMBER_ID.value_set(record.member_id)] if record.member_id else []),
@@ -309,7 +309,7 @@ class OrderWorkflow:
             return False
         assert self.accepted is not None
         projection = c.PaymentProjection(self.accepted.payment_id, self.payment.outcome)
-        if self.inp.version >= 2 and self.payment.outcome == "succeeded":
+        if self.inp.version and self.payment.outcome == "succeeded":
             # One batch: the payment, the coupons used, the order paid and then dispatched.
             detail = f"paid by {self.req.payment_method}"
             steps: list[tuple[str, object, str]] = [
@@ -359,11 +359,11 @@ class OrderWorkflow:
     # --- fulfilment ------------------------------------------------------------------------
 
     def _dispatch_steps(self) -> list[tuple[str, object, str]]:
-        """The order's dispatch for the read model: the order fulfilling and (v3 on) each part
+        """The order's dispatch for the read model: the order fulfilling and each part
         dispatched to its location."""
         self._dispatch_recorded = True
         steps = [self._status_step("fulfilling", "dispatched", self._dispatch_detail())]
-        if self.inp.version >= 3:
+        if self.inp.version:
             for part in self.parts:
                 projection = c.FulfilmentProjection(
                     part.fulfilment_id,
@@ -375,8 +375,8 @@ class OrderWorkflow:
         return steps
 
     def _dispatched_parts_shown(self) -> list[SearchAttributeUpdate]:
-        """PartStatuses with every part dispatched (v3 on), once, with the order's own upsert."""
-        if self.inp.version < 3 or self._parts_shown:
+        """PartStatuses with every part dispatched, once, with the order's own upsert."""
+        if not self.inp.version or self._parts_shown:
             return []
         self._parts_shown = True
         return [PART_STATUSES.value_set(_part_statuses(self.parts, {}))]
@@ -385,7 +385,7 @@ class OrderWorkflow:
         return f"{len(self.parts)} part(s) dispatched"
 
     async def _fulfil(self) -> None:
-        # (v2: recorded in the read model with the order or its payment, in this task)
+        # (recorded in the read model with the order or its payment, in this task)
         recorded = self._dispatch_recorded
         await self._set_status(
             "fulfilling",
@@ -395,39 +395,15 @@ class OrderWorkflow:
             also=self._dispatched_parts_shown(),
         )
         tried: set[str] = set()
-        announced = recorded and self.inp.version >= 3
+        announced = recorded and self.inp.version > 0
         await asyncio.gather(
             *(self._run_part(part, tried, announced=announced) for part in list(self.parts))
         )
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
-        if done and self.inp.version >= 2:
+        if done and self.inp.version:
             await self._complete(done)
-        elif done and self.member_id and self.pricing and self._since("earn-points"):
-            self.earn_base = self.pricing.payable_amount - self.refunded_amount
-            earned = self.earned = self.earn_base // 100  # 1 point per full yuan paid
-            if earned:
-                await run_local(
-                    c.EARN_POINTS,
-                    c.PointsMove(self.req.order_id, self.member_id, earned),
-                    summary=f"earn {earned} points",
-                )
-        if done and self.pricing and self._since("settlement"):
-            await self._settle(
-                self.pricing.payable_amount - self.refunded_amount,
-                "completed",
-                party=f"location:{done[0].location_id}",
-            )
-        if done and self.member_id and self._since("tier"):
-            tier = await run_local(
-                c.EVALUATE_TIER,
-                c.TierCheck(self.req.order_id, self.member_id),
-                summary="re-evaluate the member's tier on 12-month spend",
-            )
-            self.member_tier = str(tier)
-        if done and self.inp.version < 2:
-            await self._set_status(
-                "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
-            )
+        elif done:
+            await self._complete_step_by_step(done)
         if done:
             if self._since("return-window"):
                 try:  # returns come in as updates while the window is open
@@ -441,8 +417,37 @@ class OrderWorkflow:
         else:
             await self._set_status("cancelled", "cancelled", "no part could be fulfilled")
 
+    async def _complete_step_by_step(self, done: list[FulfilmentState]) -> None:
+        """Completion as orders started before workflow versions run it: points, settlement,
+        tier and status, each its own local activity."""
+        if self.member_id and self.pricing and self._since("earn-points"):
+            self.earn_base = self.pricing.payable_amount - self.refunded_amount
+            earned = self.earned = self.earn_base // 100  # 1 point per full yuan paid
+            if earned:
+                await run_local(
+                    c.EARN_POINTS,
+                    c.PointsMove(self.req.order_id, self.member_id, earned),
+                    summary=f"earn {earned} points",
+                )
+        if self.pricing and self._since("settlement"):
+            await self._settle(
+                self.pricing.payable_amount - self.refunded_amount,
+                "completed",
+                party=f"location:{done[0].location_id}",
+            )
+        if self.member_id and self._since("tier"):
+            tier = await run_local(
+                c.EVALUATE_TIER,
+                c.TierCheck(self.req.order_id, self.member_id),
+                summary="re-evaluate the member's tier on 12-month spend",
+            )
+            self.member_tier = str(tier)
+        await self._set_status(
+            "completed", "completed", f"{len(done)} of {len(self.parts)} part(s) handed over"
+        )
+
     async def _run_child(self, part: PlannedPart) -> FulfilmentState:
-        """The part as its own child workflow (orders started before workflow version 3)."""
+        """The part as its own child workflow (orders started before workflow versions)."""
         handle = await workflow.start_child_workflow(
             FulfilmentWorkflow.run,
             FulfilmentInput(self.req.order_id, part, self.inp.timeouts, self.inp.version),
@@ -454,7 +459,7 @@ class OrderWorkflow:
                     SearchAttributePair(CHANNEL, self.req.channel),
                     *(
                         [SearchAttributePair(FULFILMENT_STATUS, "dispatched")]
-                        if self.inp.version >= 2
+                        if self.inp.version
                         else []
                     ),
                 ]
@@ -465,7 +470,7 @@ class OrderWorkflow:
         return state
 
     async def _run_inline(self, part: PlannedPart, *, announced: bool) -> FulfilmentState:
-        """The part's state machine in this workflow (v3 on): staff act on it through `act`."""
+        """The part's state machine in this workflow: staff act on it through `act`."""
         fid = part.fulfilment_id
         run = PartRun(
             FulfilmentInput(self.req.order_id, part, self.inp.timeouts, self.inp.version),
@@ -481,7 +486,7 @@ class OrderWorkflow:
     ) -> None:
         """Run one part at its location; a part the store rejects or lets lapse is routed again
         to the next best location, never back to one that refused it."""
-        if self.inp.version >= 3:
+        if self.inp.version:
             state = await self._run_inline(part, announced=announced)
         else:
             state = await self._run_child(part)
@@ -557,7 +562,7 @@ class OrderWorkflow:
     def part_handed_over(self, fulfilment_id: str) -> None:
         self.handed_over.add(fulfilment_id)
 
-    # --- parts run in this workflow (v3 on) -------------------------------------------------
+    # --- parts run in this workflow -------------------------------------------------------
 
     def show_part(self, run: PartRun, *, upsert: bool) -> None:
         """A part's new status: PartStatuses for Temporal UI, and the order's details."""
@@ -591,7 +596,7 @@ class OrderWorkflow:
         if run is not None:
             run.check(req.action)
             return
-        if self.inp.version < 3:
+        if not self.inp.version:
             raise ApplicationError(
                 "this part runs in its own workflow",
                 {"fulfilment_id": req.fulfilment_id},
@@ -619,10 +624,10 @@ class OrderWorkflow:
     @workflow.query
     def part_pickup_code(self, fulfilment_id: str) -> str | None:
         """The pickup code of a part waiting for collection ("" when none); None when the part
-        runs in its own workflow (orders started before v3), which answers instead."""
+        runs in its own workflow (orders started before versions), which answers instead."""
         run = self.part_runs.get(fulfilment_id)
         if run is None:
-            return None if self.inp.version < 3 else ""
+            return "" if self.inp.version else None
         return run.pickup_code()
 
     @workflow.query
@@ -885,7 +890,7 @@ class OrderWorkflow:
         """The order's status, in Temporal (search attribute, with the updates `also`, and
         details) and, unless it was recorded with other steps already, in the read model."""
         self.status = status
-        if self.inp.version < 2 or status != self._shown_status or also:
+        if not self.inp.version or status != self._shown_status or also:
             self._shown_status = status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status), *(also or [])])
         self._details(detail)

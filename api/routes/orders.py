@@ -99,7 +99,7 @@ async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, An
             fid = f["fulfilment_id"]
             try:
                 code = await order.query(OrderWorkflow.part_pickup_code, fid)
-                if code is None:  # an order started before v3: the part's own workflow knows
+                if code is None:  # an order started before versions: its part's workflow knows
                     part = client.get_workflow_handle(fulfilment_workflow_id(fid))
                     code = await part.query(FulfilmentWorkflow.pickup_code)
             except RPCError:

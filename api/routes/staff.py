@@ -57,7 +57,7 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     client = await svc.temporal()
     order = client.get_workflow_handle(order_workflow_id(row.order_id))
     try:
-        # The part runs in its order's workflow (orders started at workflow version 3 on); its
+        # The part runs in its order's workflow (orders started with a workflow version); its
         # answer is the part as just projected into the read model.
         state = await order.execute_update(OrderWorkflow.act, PartAction(fulfilment_id, action))
         return part_view(row, state)
@@ -104,7 +104,7 @@ def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
 
 
 async def act_on_child(svc: Services, row: Fulfilment, action: StaffAction) -> None:
-    """A part of an order started before workflow version 3: it runs as its own child
+    """A part of an order started before workflow versions: it runs as its own child
     workflow, started when the order is dispatched."""
     client = await svc.temporal()
     handle = client.get_workflow_handle(fulfilment_workflow_id(row.fulfilment_id))

@@ -1,6 +1,7 @@
 """OrderWorkflow on the time-skipping server, with the real activities over a real SQLite
-database: every test runs at today's workflow version (parts in the order's workflow) and at
-version 2 (each part its own child FulfilmentWorkflow), as orders started before still run."""
+database: every test runs at today's workflow version (parts in the order's workflow) and as
+orders started before workflow versions run (version 0: patch markers, each part its own child
+FulfilmentWorkflow)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.workflow
 TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_confirm_s=7200)
 
 
-@pytest.fixture(params=[WORKFLOW_VERSION, 2], ids=["today", "v2-child-parts"])
+@pytest.fixture(params=[WORKFLOW_VERSION, 0], ids=["today", "v0-child-parts"])
 async def client(
     request: pytest.FixtureRequest,
     ts_env: WorkflowEnvironment,
@@ -107,12 +108,12 @@ async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
 
 
 class Part:
-    """A part as its store reaches it: through its order's workflow (v3 on) or, for orders
-    started before, its own child workflow."""
+    """A part as its store reaches it: through its order's workflow or, for orders started
+    before workflow versions, its own child workflow."""
 
     def __init__(self, client: Client, order_id: str, fulfilment_id: str) -> None:
         self.fid = fulfilment_id
-        self.inline = version_of(client) >= 3
+        self.inline = version_of(client) > 0
         self.order = client.get_workflow_handle(order_workflow_id(order_id))
         self.child = client.get_workflow_handle(
             fulfilment_workflow_id(fulfilment_id), result_type=FulfilmentState
