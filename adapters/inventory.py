@@ -215,7 +215,8 @@ class InventoryRepository:
         handed: dict[str, int] | None = None,
     ) -> None:
         with session_scope(self.engine) as s:
-            for line in part.lines:
+            # Rows in SKU order, as reservations take them: concurrent moves never deadlock.
+            for line in sorted(part.lines, key=lambda ln: ln.sku):
                 base = f"{order_id}:{part.fulfilment_id}:{line.sku}"
                 if not _has_movement(s, f"reserve:{base}"):
                     continue

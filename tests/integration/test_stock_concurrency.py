@@ -111,3 +111,39 @@ def test_reserving_twice_with_the_same_key_changes_nothing(engine: Engine) -> No
     row = inventory.get(loc, sku)
     assert row is not None and row.reserved == 0
     assert not [d for d in inventory.drift() if d["sku"] == sku]
+
+
+def test_concurrent_reservations_and_hand_overs_of_the_same_skus_never_deadlock(
+    engine: Engine,
+) -> None:
+    """Orders whose lines name the same SKUs in different orders, reserved and handed over at
+    once (on PostgreSQL rows are locked one by one: taken in different orders they deadlock)."""
+    loc = f.location(engine)
+    skus = [f.sku(engine) for _ in range(4)]
+    for sku in skus:
+        f.stock(engine, loc, sku, 10_000)
+    acts = activities(engine)
+    choice = FulfilmentChoice(mode="pickup", location_id=loc)
+
+    def order(i: int) -> str:
+        lines = [LineRequest(sku, 1) for sku in (skus if i % 2 else skus[::-1])]
+        req = OrderRequest(
+            order_id=uid("O"),
+            channel=uid("ch-"),
+            channel_order_id=uid(),
+            lines=lines,
+            fulfilment=choice,
+            payment_method="cash",
+        )
+        parts = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+        acts.deduct_stock(c.StockChange(req.order_id, parts, "picked_up"))
+        return "handed over"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(order, range(160)))
+    assert results == ["handed over"] * 160
+    inventory = InventoryRepository(engine)
+    for sku in skus:
+        row = inventory.get(loc, sku)
+        assert row is not None and (row.on_hand, row.reserved) == (10_000 - 160, 0)
+    assert not [d for d in inventory.drift() if d["sku"] in skus]
