@@ -8,10 +8,12 @@ be told to fail: `PUT /faults {"error_rate", "timeout_rate", "decline_rate", "de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -50,7 +52,15 @@ class OutcomeIn(BaseModel):
 
 
 def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
-    app = FastAPI(title="Simulated payment gateway")
+    webhooks: list[httpx.AsyncClient] = []  # one client, made on the serving loop, reused
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for client in webhooks:
+            await client.aclose()
+
+    app = FastAPI(title="Simulated payment gateway", lifespan=lifespan)
     rnd = random.Random(seed)
     state: dict[str, Any] = {
         "faults": Faults(),
@@ -180,16 +190,18 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
     async def deliver(url: str, event: dict[str, Any]) -> None:
         body = json.dumps(event).encode()
         headers = {"content-type": "application/json", "X-Signature": sign(secret, body)}
-        async with httpx.AsyncClient(timeout=10) as client:
-            for attempt in range(30):
-                try:
-                    r = await client.post(url, content=body, headers=headers)
-                    if r.status_code < 300:
-                        state["webhooks_sent"] += 1
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        if not webhooks:
+            webhooks.append(httpx.AsyncClient(timeout=10))
+        client = webhooks[0]
+        for attempt in range(30):
+            try:
+                r = await client.post(url, content=body, headers=headers)
+                if r.status_code < 300:
+                    state["webhooks_sent"] += 1
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
 
     return app
 
