@@ -82,7 +82,8 @@ class PartRun:
             )
         while self.state.status not in TERMINAL:
             await self._wait_or_time_out()
-        return self.state
+        async with self._lock:  # the action that ended the part is projected and heard
+            return self.state
 
     async def _wait_or_time_out(self) -> None:
         before = self.state.status

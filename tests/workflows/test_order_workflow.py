@@ -183,6 +183,9 @@ async def test_a_pickup_order_runs_from_cash_payment_to_picked_up(
     assert row is not None and (row.on_hand, row.reserved) == (8, 0)
     view = ReadModel(sqlite_engine).order_view(req.order_id)
     assert view is not None and view["status"] == "completed"
+    # the order completes only once the part's last step is recorded
+    events = [t["event"] for t in view["timeline"]]
+    assert events.index("pickup") < events.index("completed") == len(events) - 1
 
 
 async def test_an_out_of_order_action_is_refused_and_changes_nothing(
