@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -25,8 +26,12 @@ class StockSnapshot:
     available: dict[tuple[str, str], int]
 
 
+MOVEMENTS: Table = StockMovement.__table__  # type: ignore[attr-defined]
+
+
 def _has_movement(s: Session, key: str) -> bool:
-    return s.exec(select(StockMovement.id).where(StockMovement.key == key)).first() is not None
+    found = s.execute(sa_select(MOVEMENTS.c.id).where(MOVEMENTS.c.key == key)).first()
+    return found is not None
 
 
 class InventoryRepository:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -27,6 +27,11 @@ from adapters.tables import (
 )
 from domain.errors import InvalidRequest
 from domain.orders import OrderRequest, PlannedPart, PricedLine, Pricing
+
+# the tables behind the models, for plain (Core) statements on hot paths
+ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+FULFILMENTS: Table = Fulfilment.__table__  # type: ignore[attr-defined]
+TIMELINE: Table = TimelineEvent.__table__  # type: ignore[attr-defined]
 
 
 class ReadModel:
@@ -116,8 +121,8 @@ class ReadModel:
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
         with session_scope(self.engine) as s:
             changed = s.execute(
-                update(Order)
-                .where(col(Order.order_id) == order_id)
+                update(ORDERS)
+                .where(ORDERS.c.order_id == order_id)
                 .values(status=status, updated_at=utcnow())
             )
             if changed.rowcount:  # type: ignore[attr-defined]
@@ -135,11 +140,12 @@ class ReadModel:
         self, fulfilment_id: str, *, status: str, event: str, detail: str = "", **fields: Any
     ) -> None:
         with session_scope(self.engine) as s:
+            t = FULFILMENTS  # plain table statements: no ORM work on this hot path
             changed = s.execute(
-                update(Fulfilment)
-                .where(col(Fulfilment.fulfilment_id) == fulfilment_id)
+                update(t)
+                .where(t.c.fulfilment_id == fulfilment_id)
                 .values(status=status, updated_at=utcnow(), **fields)
-                .returning(col(Fulfilment.order_id), col(Fulfilment.location_id))
+                .returning(t.c.order_id, t.c.location_id)
             ).first()
             if changed is None:
                 return
@@ -315,7 +321,7 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
 def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> None:
     """An event on the order's timeline, once per key (a repeated projection adds nothing)."""
     row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail}
-    s.execute(insert_ignoring_duplicates(s, TimelineEvent).values(at=utcnow(), **row))
+    s.execute(insert_ignoring_duplicates(s, TIMELINE).values(at=utcnow(), **row))
 
 
 def fulfilment_view(f: Fulfilment) -> dict[str, Any]:
