@@ -34,7 +34,7 @@ RECEIVE_RETURN = "receive_return"
 RECORD_SETTLEMENT = "record_settlement"
 EVALUATE_TIER = "evaluate_tier"
 RUN_STEPS = "run_steps"
-PRICE_FOR_MEMBER = "price_for_member"
+PREPARE_ORDER = "prepare_order"
 
 
 @dataclass
@@ -106,11 +106,22 @@ class PriceRequest:
 
 
 @dataclass
-class PricedOrder:
-    """An order's price and its member (found or created by phone), from one activity."""
+class PrepareOrder:
+    """An order to price, find the member of, plan and reserve, in one step."""
+
+    request: OrderRequest
+    at: datetime  # the workflow's clock: validity windows are judged at submission
+    min_credit_score: int = 60
+
+
+@dataclass
+class PreparedOrder:
+    """An order priced, its member (found or created by phone), its parts planned and their
+    stock reserved."""
 
     pricing: Pricing
-    member_id: str | None = None
+    member_id: str | None
+    parts: list[PlannedPart]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from adapters.read_model import ReadModel
 from adapters.settlement import SettlementLedger
 from domain.errors import DomainError, InsufficientStock
 from domain.orders import LineRequest, PlannedPart, Pricing
+from domain.pricing import order_lines
 from domain.routing import RoutingInput, plan_fulfilments
 
 RESERVE_ATTEMPTS = 5
@@ -27,6 +28,19 @@ RESERVE_ATTEMPTS = 5
 def business_error(err: DomainError) -> ApplicationError:
     """A domain error as a non-retryable activity failure that keeps its code and details."""
     return ApplicationError(err.message, err.details, type=err.code, non_retryable=True)
+
+
+def plan_request(p: c.PrepareOrder, pricing: Pricing) -> c.PlanRequest:
+    """The plan of a priced order: its lines with the gifts the price added (which may be
+    dropped when out of stock)."""
+    gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
+    return c.PlanRequest(
+        p.request,
+        p.at.date().isoformat(),
+        p.min_credit_score,
+        lines=order_lines(pricing) if gift_skus else None,
+        gift_skus=gift_skus,
+    )
 
 
 class OrderActivities:
@@ -50,7 +64,7 @@ class OrderActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.price_order,
-            self.price_for_member,
+            self.prepare_order,
             self.hold_coupons,
             self.release_coupons,
             self.use_coupons,
@@ -80,12 +94,15 @@ class OrderActivities:
         except DomainError as err:
             raise business_error(err) from err
 
-    @activity.defn(name=c.PRICE_FOR_MEMBER)
-    def price_for_member(self, req: c.PriceRequest) -> c.PricedOrder:
-        """The order priced, then its member found or created, in one step."""
-        pricing = self.price_order(req)
-        phone = req.request.member_phone
-        return c.PricedOrder(pricing, self.ensure_member(phone) if phone else None)
+    @activity.defn(name=c.PREPARE_ORDER)
+    def prepare_order(self, p: c.PrepareOrder) -> c.PreparedOrder:
+        """The order priced, its member found or created, its split planned and its stock
+        reserved (gifts with it, as far as there is stock for them), in one step."""
+        pricing = self.price_order(c.PriceRequest(p.request, p.at))
+        phone = p.request.member_phone
+        member_id = self.ensure_member(phone) if phone else None
+        parts = self.plan_and_reserve(plan_request(p, pricing))
+        return c.PreparedOrder(pricing, member_id, parts)
 
     @activity.defn(name=c.HOLD_COUPONS)
     def hold_coupons(self, move: c.CouponMove) -> None:

@@ -139,10 +139,10 @@ class ReturnRequest:
 #      refunds, short picks, credit, re-routing, returns, settlement, tiers); parts run in the
 #      order's own workflow (no child workflow per part: staff act through the order's `act`
 #      update, PartStatuses shows each part's status); database steps that follow one another
-#      in a workflow task run as one local activity (priced with the member found; a
-#      stored-value payment with the order recorded and dispatched; paid and dispatched;
-#      completed with points, settlement and tier; a part's stock move with its status);
-#      search attributes upserted only when what they show changes
+#      in a workflow task run as one local activity (priced, the member found, planned and
+#      reserved; a stored-value payment with the order recorded and dispatched; paid and
+#      dispatched; completed with points, settlement and tier; a part's stock move with its
+#      status); search attributes upserted only when what they show changes
 WORKFLOW_VERSION = 1
 
 

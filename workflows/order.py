@@ -140,39 +140,16 @@ class OrderWorkflow:
 
     async def _price_and_reserve(self) -> None:
         req = self.req
-        member_id = None
-        if self.inp.version:  # priced and the member found in one step
-            priced: c.PricedOrder = await run_local(
-                c.PRICE_FOR_MEMBER,
-                c.PriceRequest(req, workflow.now()),
-                result_type=c.PricedOrder,
-                summary="price the order and find the member",
+        if self.inp.version:  # priced, the member found, planned and reserved in one step
+            prepared: c.PreparedOrder = await run_local(
+                c.PREPARE_ORDER,
+                c.PrepareOrder(req, workflow.now(), self.inp.min_credit_score),
+                result_type=c.PreparedOrder,
+                summary="price, find the member, plan the split and reserve stock",
             )
-            pricing, member_id = priced.pricing, priced.member_id
+            pricing, member_id, parts = prepared.pricing, prepared.member_id, prepared.parts
         else:
-            pricing = await run_local(
-                c.PRICE_ORDER,
-                c.PriceRequest(req, workflow.now()),
-                result_type=Pricing,
-                summary="price the order",
-            )
-            if req.member_phone:
-                member_id = await run_local(
-                    c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
-                )
-        gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
-        parts = await run_local(
-            c.PLAN_AND_RESERVE,
-            c.PlanRequest(
-                req,
-                workflow.now().date().isoformat(),
-                self.inp.min_credit_score,
-                lines=order_lines(pricing) if gift_skus else None,
-                gift_skus=gift_skus,
-            ),
-            result_type=list[PlannedPart],
-            summary="plan the split and reserve stock",
-        )
+            pricing, member_id, parts = await self._prepare_step_by_step()
         pricing = without_gifts(pricing, _dropped_gifts(pricing, parts))
         self.pricing, self.parts, self.member_id = pricing, parts, member_id
         payment_id = f"P{req.order_id[1:]}"
@@ -208,6 +185,36 @@ class OrderWorkflow:
             raise
         if not paid_with_record:
             await self._record(record)
+
+    async def _prepare_step_by_step(self) -> tuple[Pricing, str | None, list[PlannedPart]]:
+        """Pricing, the member and the plan as orders started before workflow versions run
+        them: each its own local activity."""
+        req = self.req
+        pricing: Pricing = await run_local(
+            c.PRICE_ORDER,
+            c.PriceRequest(req, workflow.now()),
+            result_type=Pricing,
+            summary="price the order",
+        )
+        member_id = None
+        if req.member_phone:
+            member_id = await run_local(
+                c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
+            )
+        gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
+        parts = await run_local(
+            c.PLAN_AND_RESERVE,
+            c.PlanRequest(
+                req,
+                workflow.now().date().isoformat(),
+                self.inp.min_credit_score,
+                lines=order_lines(pricing) if gift_skus else None,
+                gift_skus=gift_skus,
+            ),
+            result_type=list[PlannedPart],
+            summary="plan the split and reserve stock",
+        )
+        return pricing, member_id, parts
 
     async def _record(
         self, record: c.RecordOrder, *, first: tuple[str, object, str] | None = None
