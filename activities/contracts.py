@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.orders import LineRequest, OrderRequest, PlannedPart, Pricing
+from domain.pricing import order_lines
 
 PRICE_ORDER = "price_order"
 ENSURE_MEMBER = "ensure_member"
@@ -112,6 +113,19 @@ class PrepareOrder:
     request: OrderRequest
     at: datetime  # the workflow's clock: validity windows are judged at submission
     min_credit_score: int = 60
+
+
+def plan_request(p: PrepareOrder, pricing: Pricing) -> PlanRequest:
+    """The plan of a priced order: its lines with the gifts the price added (which may be
+    dropped when out of stock)."""
+    gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
+    return PlanRequest(
+        p.request,
+        p.at.date().isoformat(),
+        p.min_credit_score,
+        lines=order_lines(pricing) if gift_skus else None,
+        gift_skus=gift_skus,
+    )
 
 
 @dataclass

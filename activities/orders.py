@@ -19,7 +19,6 @@ from adapters.read_model import ReadModel
 from adapters.settlement import SettlementLedger
 from domain.errors import DomainError, InsufficientStock
 from domain.orders import LineRequest, PlannedPart, Pricing
-from domain.pricing import order_lines
 from domain.routing import RoutingInput, plan_fulfilments
 
 RESERVE_ATTEMPTS = 5
@@ -28,19 +27,6 @@ RESERVE_ATTEMPTS = 5
 def business_error(err: DomainError) -> ApplicationError:
     """A domain error as a non-retryable activity failure that keeps its code and details."""
     return ApplicationError(err.message, err.details, type=err.code, non_retryable=True)
-
-
-def plan_request(p: c.PrepareOrder, pricing: Pricing) -> c.PlanRequest:
-    """The plan of a priced order: its lines with the gifts the price added (which may be
-    dropped when out of stock)."""
-    gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
-    return c.PlanRequest(
-        p.request,
-        p.at.date().isoformat(),
-        p.min_credit_score,
-        lines=order_lines(pricing) if gift_skus else None,
-        gift_skus=gift_skus,
-    )
 
 
 class OrderActivities:
@@ -101,7 +87,7 @@ class OrderActivities:
         pricing = self.price_order(c.PriceRequest(p.request, p.at))
         phone = p.request.member_phone
         member_id = self.ensure_member(phone) if phone else None
-        parts = self.plan_and_reserve(plan_request(p, pricing))
+        parts = self.plan_and_reserve(c.plan_request(p, pricing))
         return c.PreparedOrder(pricing, member_id, parts)
 
     @activity.defn(name=c.HOLD_COUPONS)

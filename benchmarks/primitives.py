@@ -8,7 +8,8 @@ the stack's settings) with one in-process worker of the stack's settings; the se
 read from /proc.
 
 Shapes:
-- `skeleton`: the benchmark floor, 7 regular activities and 4 signals;
+- `skeleton`: the benchmark floor (`benchmarks/skeleton.py`), 7 regular activities and 4
+  signals;
 - `updates`: started by an update (update-with-start) that waits for 3 local activities, then 4
   updates (a submission and four staff actions, in the order workflow's shape);
 - `updates+upserts`: the same, each update upserting a search attribute;
@@ -20,27 +21,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from benchmarks.full_stack import cpu_seconds
+from benchmarks.skeleton import SIGNALS, SkeletonOrder, skeleton_step
+
 STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 SHAPES = ["skeleton", "updates", "updates+upserts", "updates+timers", "child"]
-
-
-@activity.defn(name="primitive_step")
-def primitive_step(i: int) -> int:
-    return i
 
 
 @workflow.defn(name="PrimitivePart")
@@ -67,17 +64,10 @@ class PrimitiveOrder:
 
     @workflow.run
     async def run(self, shape: str) -> int:
-        if shape == "skeleton":
-            for i in range(7):
-                await workflow.execute_activity(
-                    "primitive_step", i, start_to_close_timeout=timedelta(seconds=30)
-                )
-            await workflow.wait_condition(lambda: self.n >= 4)
-            return self.n
         if shape != "child":
             for i in range(3):
                 await workflow.execute_local_activity(
-                    "primitive_step", i, start_to_close_timeout=timedelta(seconds=30)
+                    skeleton_step, i, start_to_close_timeout=timedelta(seconds=30)
                 )
         self.ready = True
         if shape == "child":
@@ -98,10 +88,6 @@ class PrimitiveOrder:
             await workflow.wait_condition(lambda: self.n >= 4)
         return self.n
 
-    @workflow.signal
-    def staff(self) -> None:
-        self.n += 1
-
     @workflow.update
     async def submit(self) -> bool:
         await workflow.wait_condition(lambda: self.ready)
@@ -115,20 +101,13 @@ class PrimitiveOrder:
         return self.n
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def one(client: Client, shape: str) -> None:
     wid = f"{shape}-{uuid.uuid4().hex[:10]}"
     if shape == "skeleton":
-        handle = await client.start_workflow(
-            PrimitiveOrder.run, shape, id=wid, task_queue="primitives"
-        )
-        for _ in range(4):
-            await handle.signal(PrimitiveOrder.staff)
-        await handle.result()
+        skeleton = await client.start_workflow(SkeletonOrder.run, id=wid, task_queue="primitives")
+        for _ in range(SIGNALS):
+            await skeleton.signal(SkeletonOrder.staff)
+        await skeleton.result()
         return
     start = WithStartWorkflowOperation(
         PrimitiveOrder.run,
@@ -194,8 +173,8 @@ async def main(n: int, shapes: list[str]) -> None:
             worker = Worker(
                 client,
                 task_queue="primitives",
-                workflows=[PrimitiveOrder, PrimitivePart],
-                activities=[primitive_step],
+                workflows=[PrimitiveOrder, PrimitivePart, SkeletonOrder],
+                activities=[skeleton_step],
                 **worker_options(),
             )
             async with worker:

@@ -34,10 +34,10 @@ async def run_local(
     )
 
 
-async def run_step(step: tuple[str, object, str], **kw: Any) -> Any:
+async def run_step(step: tuple[str, object, str]) -> Any:
     """One step (activity name, input, summary) as its own local activity."""
     name, arg, summary = step
-    return await run_local(name, arg, summary=summary, **kw)
+    return await run_local(name, arg, summary=summary)
 
 
 async def run_steps(steps: list[tuple[str, object, str]]) -> list[Any]:
@@ -53,16 +53,14 @@ async def run_steps(steps: list[tuple[str, object, str]]) -> list[Any]:
     )
 
 
-def since(version: int, started_at: int, patch: str) -> bool:
-    """Whether a change to the command sequence applies to this run.
+def since(started_at: int, patch: str) -> bool:
+    """Whether a change once made behind the patch marker `patch` applies to this run.
 
     A run started at a workflow version (`domain.orders.WORKFLOW_VERSION`, carried in its input)
-    takes every change of that version or before, and nothing is written to its history for it.
-    A run started before versions (0) goes by the patch marker `patch` as it always did: the
-    marker is in its history if the change applied when it ran. (A patch call writes a marker and
-    upserts the TemporalChangeVersion search attribute, a visibility write on the server, per
-    change per order.)
+    takes every such change, and nothing is written to its history for it. A run started before
+    versions (0) goes by the patch marker as it always did: the marker is in its history if the
+    change applied when it ran. (A patch call writes a marker and upserts the
+    TemporalChangeVersion search attribute, a visibility write on the server, per change per
+    order.)
     """
-    if started_at:
-        return started_at >= version
-    return workflow.patched(patch)
+    return started_at > 0 or workflow.patched(patch)

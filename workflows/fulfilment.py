@@ -256,7 +256,7 @@ class FulfilmentWorkflow:
         )
 
     async def part_left(self, run: PartRun) -> None:
-        if since(1, self.inp.version, "notify-parent"):
+        if since(self.inp.version, "notify-parent"):
             parent = workflow.info().parent
             if parent is not None:  # tell the order: a cancel can no longer stop this part
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnRequest,
         fulfilment_workflow_id,
     )
-    from domain.pricing import order_lines, without_gifts
+    from domain.pricing import without_gifts
     from domain.refunds import points_to_reverse, refund_lines
     from domain.settlement import business_day
     from workflows.common import run_local, run_step, run_steps, since
@@ -201,16 +201,9 @@ class OrderWorkflow:
             member_id = await run_local(
                 c.ENSURE_MEMBER, req.member_phone, result_type=str, summary="find the member"
             )
-        gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
         parts = await run_local(
             c.PLAN_AND_RESERVE,
-            c.PlanRequest(
-                req,
-                workflow.now().date().isoformat(),
-                self.inp.min_credit_score,
-                lines=order_lines(pricing) if gift_skus else None,
-                gift_skus=gift_skus,
-            ),
+            c.plan_request(c.PrepareOrder(req, workflow.now(), self.inp.min_credit_score), pricing),
             result_type=list[PlannedPart],
             summary="plan the split and reserve stock",
         )
@@ -370,15 +363,11 @@ class OrderWorkflow:
         dispatched to its location."""
         self._dispatch_recorded = True
         steps = [self._status_step("fulfilling", "dispatched", self._dispatch_detail())]
-        if self.inp.version:
-            for part in self.parts:
-                projection = c.FulfilmentProjection(
-                    part.fulfilment_id,
-                    "dispatched",
-                    "dispatched",
-                    f"dispatched to {part.location_id}",
-                )
-                steps.append((c.PROJECT_FULFILMENT, projection, f"dispatch {part.fulfilment_id}"))
+        for part in self.parts:
+            projection = c.FulfilmentProjection(
+                part.fulfilment_id, "dispatched", "dispatched", f"dispatched to {part.location_id}"
+            )
+            steps.append((c.PROJECT_FULFILMENT, projection, f"dispatch {part.fulfilment_id}"))
         return steps
 
     def _dispatched_parts_shown(self) -> list[SearchAttributeUpdate]:
@@ -392,7 +381,8 @@ class OrderWorkflow:
         return f"{len(self.parts)} part(s) dispatched"
 
     async def _fulfil(self) -> None:
-        # (recorded in the read model with the order or its payment, in this task)
+        # (versioned orders: recorded in the read model with the order or its payment, and the
+        # parts' dispatch with it, in this task)
         recorded = self._dispatch_recorded
         await self._set_status(
             "fulfilling",
@@ -402,9 +392,8 @@ class OrderWorkflow:
             also=self._dispatched_parts_shown(),
         )
         tried: set[str] = set()
-        announced = recorded and self.inp.version > 0
         await asyncio.gather(
-            *(self._run_part(part, tried, announced=announced) for part in list(self.parts))
+            *(self._run_part(part, tried, announced=recorded) for part in list(self.parts))
         )
         done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
         if done and self.inp.version:
@@ -876,8 +865,8 @@ class OrderWorkflow:
             summary=f"refund {yuan(order.amount)} to {order.method}",
         )
 
-    def _since(self, patch: str, version: int = 1) -> bool:
-        return since(version, self.inp.version, patch)
+    def _since(self, patch: str) -> bool:
+        return since(self.inp.version, patch)
 
     # --- read-outs -------------------------------------------------------------------------
 
