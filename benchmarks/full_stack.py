@@ -9,10 +9,14 @@ worker(s), the API(s)) in a scratch home under `OMS_HOME/bench/`, then in the sa
    channels at once (members paying by stored value or through the payment gateway, a share of
    pickup orders), each taken by its location's staff through accept, picked, ship and deliver,
    or accept, picked and pickup with the member's code, until the order is `completed` (seen in
-   the read model by one watcher for all orders, so that timing them adds no API calls).
+   the read model by one watcher for all orders, so that timing them adds no API calls);
+3. latency at a load the stack keeps up with: the same mix offered by the same channels at
+   `BENCH_PACED_SHARE` (default 0.5) of the throughput just measured, each order started on
+   schedule whether or not earlier ones are done (`--paced-share 0` skips it).
 
-Prints orders per second, the ratio to the floor, submit and staff-action latency, the workers'
-peak RSS; writes `result.json` and `chart.png` under `OMS_HOME/bench/`; the last line is
+Prints orders per second, the ratio to the floor, submit and staff-action latency (saturated and
+paced), the workers' peak RSS; writes `result.json` and `chart.png` under `OMS_HOME/bench/`; the
+last line is
 `orders_per_s=<x> floor_per_s=<y> ratio=<x/y> submit_p99_ms=<z> action_p99_ms=<w>`.
 
 Flags: `--scale-out` runs 2 workers and 2 API processes on PostgreSQL (`BENCH_PG_URL`, default
@@ -169,10 +173,27 @@ def chart(result: dict[str, Any], path: Path) -> None:
     a.set_ylabel("completed per second")
     a.set_title(f"throughput, ratio {result['ratio']:.2f}")
     names = ["submit p50", "submit p99", "action p50", "action p99"]
-    values = [
-        result[k] for k in ("submit_p50_ms", "submit_p99_ms", "action_p50_ms", "action_p99_ms")
-    ]
-    b.bar(names, values, color=["#6baed6", "#08519c", "#74c476", "#006d2c"])
+    keys = ("submit_p50_ms", "submit_p99_ms", "action_p50_ms", "action_p99_ms")
+    at = range(len(names))
+    paced = "paced_rate_per_s" in result
+    width = 0.4 if paced else 0.8
+    b.bar(
+        [x - width / 2 if paced else x for x in at],
+        [result[k] for k in keys],
+        width,
+        color="#08519c",
+        label="saturated (closed loop)",
+    )
+    if paced:
+        b.bar(
+            [x + width / 2 for x in at],
+            [result["paced_" + k] for k in keys],
+            width,
+            color="#74c476",
+            label=f"offered {result['paced_rate_per_s']}/s",
+        )
+        b.legend()
+    b.set_xticks(list(at), names)
     b.set_ylabel("ms")
     b.set_title(f"latency ({result['channels']} channels at once)")
     fig.suptitle(f"Omni OMS, {result['orders']} orders, {result['mode']}")
@@ -208,6 +229,9 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         )
         cpu2 = {name: cpu_seconds(pid) for name, pid in procs}
         f = driver.figures
+        paced: dict[str, Any] = {}
+        if args.paced_share > 0:
+            paced = await paced_latency(driver, args.orders, rate=orders * args.paced_share)
         result: dict[str, Any] = {
             "mode": "scale-out: 2 workers, 2 APIs, PostgreSQL"
             if args.scale_out
@@ -230,13 +254,30 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             },
             "failures": len(f.failures),
             "failure_samples": f.failures[:5],
-        }
+        } | paced
         if args.in_flight:
             result |= await in_flight(driver, stack, args.in_flight)
         return result
     finally:
         await driver.close()
         stack.stop()
+
+
+async def paced_latency(driver: Driver, n: int, *, rate: float) -> dict[str, Any]:
+    """The same mix of lifecycles by the same channels, offered at `rate` orders per second (an
+    open loop below saturation): latency as members and staff see it on a busy day that the
+    stack keeps up with, rather than the queueing of a run that saturates it."""
+    driver.figures = Figures()
+    await driver.run(n, pickup_share=0.3, gateway_share=0.25, until="completed", rate=rate)
+    f = driver.figures
+    return {
+        "paced_rate_per_s": round(rate, 2),
+        "paced_submit_p50_ms": round(statistics.median(f.submit_ms), 1),
+        "paced_submit_p99_ms": round(pct(f.submit_ms, 0.99), 1),
+        "paced_action_p50_ms": round(statistics.median(f.action_ms), 1),
+        "paced_action_p99_ms": round(pct(f.action_ms, 0.99), 1),
+        "paced_failures": len(f.failures),
+    }
 
 
 async def in_flight(driver: Driver, stack: BenchStack, n: int) -> dict[str, Any]:
@@ -274,6 +315,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 200)))
     parser.add_argument("--channels", type=int, default=int(os.environ.get("BENCH_CHANNELS", 20)))
     parser.add_argument("--scale-out", action="store_true")
+    parser.add_argument(
+        "--paced-share",
+        type=float,
+        default=float(os.environ.get("BENCH_PACED_SHARE", 0.5)),
+        help="then offer the same orders at this share of the measured throughput and report "
+        "latency at that load (0: skip)",
+    )
     parser.add_argument("--in-flight", type=int, default=int(os.environ.get("BENCH_IN_FLIGHT", 0)))
     parser.add_argument(
         "--pg-url",

@@ -274,26 +274,49 @@ class Driver:
             await self.wait_for(i, oid, headers, {"completed"})
         self.figures.done_at.append(time.perf_counter())
 
-    async def run(self, n: int, *, pickup_share: float, gateway_share: float, until: str) -> float:
+    async def run(
+        self,
+        n: int,
+        *,
+        pickup_share: float,
+        gateway_share: float,
+        until: str,
+        rate: float | None = None,
+    ) -> float:
+        """`n` lifecycles by the channels at once; returns lifecycles per second.
+
+        Without `rate`, each channel starts its next order as soon as its last one is done (a
+        closed loop: as fast as the stack allows). With `rate`, order `i` starts at `i / rate`
+        seconds by channel `i mod channels`, whether or not earlier ones are done (an open loop
+        at that offered load)."""
         queue = asyncio.Queue[int]()
         for i in range(n):
             queue.put_nowait(i)
         rnd = random.Random(7)
         kinds = [(rnd.random() < pickup_share, rnd.random() < gateway_share) for _ in range(n)]
 
+        async def one(k: int, i: int) -> None:
+            pickup, gateway = kinds[i]
+            if until == "ready_for_pickup":
+                pickup, gateway = True, False
+            try:
+                await self.lifecycle(k, i, pickup=pickup, gateway=gateway, until=until)
+            except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                self.figures.failures.append(str(exc))
+
         async def channel(k: int) -> None:
             while not queue.empty():
-                i = queue.get_nowait()
-                pickup, gateway = kinds[i]
-                if until == "ready_for_pickup":
-                    pickup, gateway = True, False
-                try:
-                    await self.lifecycle(k, i, pickup=pickup, gateway=gateway, until=until)
-                except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
-                    self.figures.failures.append(str(exc))
+                await one(k, queue.get_nowait())
+
+        async def paced(i: int, rate: float) -> None:
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            await one(i % len(self.channels), i)
 
         started = time.perf_counter()
-        await asyncio.gather(*(channel(k) for k in range(len(self.channels))))
+        if rate is None:
+            await asyncio.gather(*(channel(k) for k in range(len(self.channels))))
+        else:
+            await asyncio.gather(*(paced(i, rate) for i in range(n)))
         return n / (time.perf_counter() - started)
 
 

@@ -37,6 +37,10 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "home" / "bench"
     result = json.loads((out / "result.json").read_text())
     assert result["failures"] == 0 and result["orders"] == 12
+    # the paced phase offered the same orders at half the measured throughput
+    assert result["paced_failures"] == 0
+    assert result["paced_rate_per_s"] == pytest.approx(result["orders_per_s"] / 2, abs=0.01)
+    assert 0 < result["paced_submit_p50_ms"] <= result["paced_submit_p99_ms"]
     assert result["worker_peak_rss_mib"] > 0
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
