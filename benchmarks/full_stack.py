@@ -307,15 +307,19 @@ async def in_flight(driver: Driver, stack: BenchStack, n: int, *, rate: float) -
     failures = len(driver.figures.failures)
     samples = driver.figures.failures[:3]
     after = await probe("in_flight")
-    return {
-        "in_flight": n,
-        "in_flight_failures": failures,
-        "in_flight_failure_samples": samples,
-        "in_flight_park_s": round(parked, 1),
-        "in_flight_worker_rss_mib": round(status_mib(stack.workers, "VmRSS"), 1),
-        "in_flight_worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
-        "in_flight_probe_rate_per_s": round(rate, 2),
-    } | before | after
+    return (
+        {
+            "in_flight": n,
+            "in_flight_failures": failures,
+            "in_flight_failure_samples": samples,
+            "in_flight_park_s": round(parked, 1),
+            "in_flight_worker_rss_mib": round(status_mib(stack.workers, "VmRSS"), 1),
+            "in_flight_worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
+            "in_flight_probe_rate_per_s": round(rate, 2),
+        }
+        | before
+        | after
+    )
 
 
 def main() -> None:

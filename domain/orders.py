@@ -143,7 +143,10 @@ class ReturnRequest:
 #      reserved; a stored-value payment with the order recorded and dispatched; paid and
 #      dispatched; completed with points, settlement and tier; a part's stock move with its
 #      status); search attributes upserted only when what they show changes
-WORKFLOW_VERSION = 1
+#   2: the last part's final status (delivered or picked up, nothing short) is shown in
+#      Temporal with the order's completion, which follows in the same workflow task: one
+#      search-attribute upsert, a visibility write on the server, fewer per order
+WORKFLOW_VERSION = 2
 
 
 @dataclass

@@ -102,6 +102,8 @@ class OrderWorkflow:
         self._dispatch_recorded = False
         self.part_runs: dict[str, PartRun] = {}  # the parts, run in this workflow
         self._parts_shown = False  # PartStatuses upserted
+        self._parts_unshown = False  # a part's status waits to be shown with the completion
+        self._settled: set[str] = set()  # parts whose run and what follows it are over
         self._shown_status = "submitting"  # OrderStatus as last upserted
 
     @workflow.run
@@ -482,6 +484,12 @@ class OrderWorkflow:
     ) -> None:
         """Run one part at its location; a part the store rejects or lets lapse is routed again
         to the next best location, never back to one that refused it."""
+        try:
+            await self._run_part_once(part, tried, announced=announced)
+        finally:
+            self._settled.add(part.fulfilment_id)
+
+    async def _run_part_once(self, part: PlannedPart, tried: set[str], *, announced: bool) -> None:
         if self.inp.version:
             state = await self._run_inline(part, announced=announced)
         else:
@@ -562,14 +570,29 @@ class OrderWorkflow:
 
     def show_part(self, run: PartRun, *, upsert: bool) -> None:
         """A part's new status: PartStatuses for Temporal UI, and the order's details."""
-        if upsert:
-            self._parts_shown = True
-            statuses = {fid: r.state.status for fid, r in self.part_runs.items()}
-            workflow.upsert_search_attributes(
-                [PART_STATUSES.value_set(_part_statuses(self.parts, statuses))]
-            )
+        if upsert and self._completes_order(run):
+            self._parts_unshown = True  # shown by the completion's upsert, in this same task
+        elif upsert:
+            workflow.upsert_search_attributes(self._parts_now())
         st = run.state
         self._details(f"{st.fulfilment_id} {st.status.replace('_', ' ')}")
+
+    def _parts_now(self) -> list[SearchAttributeUpdate]:
+        self._parts_shown, self._parts_unshown = True, False
+        statuses = {fid: r.state.status for fid, r in self.part_runs.items()}
+        return [PART_STATUSES.value_set(_part_statuses(self.parts, statuses))]
+
+    def _completes_order(self, run: PartRun) -> bool:
+        """Whether this part's new status is the last thing before the order completes, in this
+        same workflow task: it is handed over with nothing short (no refund follows) and every
+        other part, and whatever followed it, is over."""
+        st = run.state
+        return (
+            self.inp.version >= 2
+            and st.status in ("delivered", "picked_up")
+            and not _shortage(st)
+            and all(fid in self._settled for fid in self.part_runs if fid != st.fulfilment_id)
+        )
 
     async def part_left(self, run: PartRun) -> None:
         self.handed_over.add(run.state.fulfilment_id)
@@ -816,7 +839,8 @@ class OrderWorkflow:
         results = await run_steps(steps)
         if self.member_id:
             self.member_tier = str(results[-2])
-        await self._set_status("completed", "completed", detail, project=False)
+        parts = self._parts_now() if self._parts_unshown else []
+        await self._set_status("completed", "completed", detail, project=False, also=parts)
 
     def _status_of(self, part: PlannedPart) -> str:
         state = self.results.get(part.fulfilment_id)

@@ -74,6 +74,28 @@ async def test_a_pickup_order_completes_through_the_api(stack: Stack) -> None:
     row = InventoryRepository(stack.engine).get(loc, sku)
     assert row is not None and (row.on_hand, row.reserved) == (7, 0)
 
+    # Temporal shows the part picked up and the order completed, both by the completion's one
+    # upsert (the part's last status waits for it, in the same workflow task)
+    wid = f"order-{order['order_id']}"
+    query = f'PartStatuses="{loc}:picked_up" AND OrderStatus="completed"'
+    found: list[str] = []
+    for _ in range(50):
+        found = [w.id async for w in stack.temporal.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [wid]
+    history = await stack.temporal.get_workflow_handle(wid).fetch_history()
+    upserts = [
+        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    assert upserts[-1] == {"OrderStatus", "PartStatuses"}
+    assert [u for u in upserts if u == {"PartStatuses"}] == [
+        {"PartStatuses"}
+    ] * 2  # accepted, ready
+
 
 async def test_a_delivery_order_paid_by_stored_value_ships_and_completes(stack: Stack) -> None:
     app = await stack.token(role="channel", channel="app")

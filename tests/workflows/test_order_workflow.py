@@ -41,7 +41,9 @@ pytestmark = pytest.mark.workflow
 TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_confirm_s=7200)
 
 
-@pytest.fixture(params=[WORKFLOW_VERSION, 0], ids=["today", "v0-child-parts"])
+@pytest.fixture(
+    params=[WORKFLOW_VERSION, 1, 0], ids=["today", "v1-last-part-shown-alone", "v0-child-parts"]
+)
 async def client(
     request: pytest.FixtureRequest,
     ts_env: WorkflowEnvironment,

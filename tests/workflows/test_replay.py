@@ -35,6 +35,7 @@ def test_there_are_histories_of_every_path() -> None:
     assert {f"v2-{p}" for p in paths} <= names, "histories recorded before refunds"
     assert {f"v3-{p}" for p in paths} <= names, "histories recorded before settlement terms"
     assert {f"v4-{p}" for p in paths} <= names, "histories recorded before workflow versions"
+    assert {f"v5-{p}" for p in paths} <= names, "histories recorded at workflow version 1"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.name)
