@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
+    from domain.fulfilment import DONE_STATES
     from domain.orders import (
         GATEWAY_METHODS,
         FulfilmentInput,
@@ -397,7 +398,7 @@ class OrderWorkflow:
         await asyncio.gather(
             *(self._run_part(part, tried, announced=recorded) for part in list(self.parts))
         )
-        done = [s for s in self.results.values() if s.status in ("delivered", "picked_up")]
+        done = [s for s in self.results.values() if s.status in DONE_STATES]
         if done and self.inp.version:
             await self._complete(done)
         elif done:
@@ -497,7 +498,7 @@ class OrderWorkflow:
         self.results[state.fulfilment_id] = state
         if state.status == "expired" and self._since("refunds"):
             await self._refund(part.lines, f"{part.fulfilment_id} not collected in time")
-        if state.status in ("delivered", "picked_up") and self._since("short-pick"):
+        if state.status in DONE_STATES and self._since("short-pick"):
             short = _shortage(state)
             if short:
                 await self._refund(short, f"{part.fulfilment_id} short picked")
@@ -589,7 +590,7 @@ class OrderWorkflow:
         st = run.state
         return (
             self.inp.version >= 2
-            and st.status in ("delivered", "picked_up")
+            and st.status in DONE_STATES
             and not _shortage(st)
             and all(fid in self._settled for fid in self.part_runs if fid != st.fulfilment_id)
         )
@@ -765,7 +766,7 @@ class OrderWorkflow:
         purchased = {ln.sku: ln.qty for ln in self.pricing.lines if not ln.gift}
         out: dict[str, int] = {}
         for state in self.results.values():
-            if state.status in ("delivered", "picked_up"):
+            if state.status in DONE_STATES:
                 lines = state.picked or state.lines
                 for ln in lines:
                     out[ln.sku] = min(purchased.get(ln.sku, 0), out.get(ln.sku, 0) + ln.qty)
@@ -776,7 +777,7 @@ class OrderWorkflow:
         out = []
         for sku, qty in wanted.items():
             for state in self.results.values():
-                if state.status in ("delivered", "picked_up") and qty:
+                if state.status in DONE_STATES and qty:
                     took = sum(ln.qty for ln in (state.picked or state.lines) if ln.sku == sku)
                     n = min(qty, took)
                     if n:
@@ -791,7 +792,7 @@ class OrderWorkflow:
         lines = {ln.sku: ln for ln in self.pricing.lines if not ln.gift}
         out: dict[str, int] = {}
         for state in self.results.values():
-            if state.status in ("delivered", "picked_up"):
+            if state.status in DONE_STATES:
                 value = 0
                 for ln in state.picked or state.lines:
                     priced = lines.get(ln.sku)

@@ -78,13 +78,7 @@ async def test_a_pickup_order_completes_through_the_api(stack: Stack) -> None:
     # upsert (the part's last status waits for it, in the same workflow task)
     wid = f"order-{order['order_id']}"
     query = f'PartStatuses="{loc}:picked_up" AND OrderStatus="completed"'
-    found: list[str] = []
-    for _ in range(50):
-        found = [w.id async for w in stack.temporal.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.1)
-    assert found == [wid]
+    assert await workflows_found(stack, query) == [wid]
     history = await stack.temporal.get_workflow_handle(wid).fetch_history()
     upserts = [
         set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
@@ -239,13 +233,7 @@ async def test_operators_find_parts_waiting_for_pickup_at_a_store(stack: Stack) 
     await act(stack, staff, fid, "accept")
     await act(stack, staff, fid, "picked")
     query = f'PartStatuses="{loc}:ready_for_pickup"'
-    found: list[str] = []
-    for _ in range(50):
-        found = [w.id async for w in stack.temporal.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.1)
-    assert found == [f"order-{order['order_id']}"]
+    assert await workflows_found(stack, query) == [f"order-{order['order_id']}"]
     anywhere = 'PartStatuses="ready_for_pickup" AND OrderStatus="fulfilling"'
     assert f"order-{order['order_id']}" in [
         w.id async for w in stack.temporal.list_workflows(anywhere)
@@ -278,6 +266,18 @@ async def test_orders_are_listed_newest_first_in_pages(stack: Stack) -> None:
     assert got == list(reversed(ids)) and page2["next_cursor"] is None
     r = await stack.http.get("/v1/orders?cursor=garbage", headers=channel)
     assert r.status_code == 422
+
+
+async def workflows_found(stack: Stack, query: str) -> list[str]:
+    """The ids of the workflows Temporal's visibility finds for `query`, once it finds any
+    (visibility follows a search-attribute upsert within moments), or none after 5 s."""
+    found: list[str] = []
+    for _ in range(50):
+        found = [w.id async for w in stack.temporal.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    return found
 
 
 async def wait_for_status(
