@@ -603,7 +603,7 @@ class OrderWorkflow:
         """A store's action on one of this order's parts."""
         fid = req.fulfilment_id
         await workflow.wait_condition(  # a paid order dispatches its parts in this same task
-            lambda: fid in self.part_runs or self.status not in ("paid", "fulfilling")
+            lambda: fid in self.part_runs or not self._dispatching()
         )
         run = self.part_runs.get(fid)
         if run is None:
@@ -629,8 +629,15 @@ class OrderWorkflow:
                 type="not_found",
                 non_retryable=True,
             )
-        if self.status not in ("paid", "fulfilling"):
+        if not self._dispatching():
             raise self._not_dispatched(req)
+
+    def _dispatching(self) -> bool:
+        """Whether the order's parts are dispatched, or will be in this workflow task: it is
+        paid, or the gateway's success has just come in. (After a worker's crash, the payment
+        and a store's action on the part it dispatched can reach the next worker together.)"""
+        paid = self.payment is not None and self.payment.outcome == "succeeded"
+        return self.status in ("paid", "fulfilling") or (self.status == "awaiting_payment" and paid)
 
     def _not_dispatched(self, req: PartAction) -> ApplicationError:
         state = "cancelled" if self.status in ("cancelled", "refused") else "pending"

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from adapters.inventory import InventoryRepository
 from adapters.payment_gateway import HttpPaymentGateway
@@ -492,3 +493,43 @@ async def test_a_rejected_pickup_part_is_refunded_and_the_store_loses_credit(
     assert view is not None
     assert [(r["amount"], r["status"]) for r in view["refunds"]] == [(2500, "succeeded")]
     assert reserved(sqlite_engine, loc, sku) == 0
+
+
+async def test_a_staff_action_arriving_with_the_gateway_payment_waits_for_the_dispatch(
+    dev_env: WorkflowEnvironment, sqlite_engine: Engine, gateway_url: str
+) -> None:
+    """A worker died after the gateway's payment was recorded but before its workflow task
+    completed, and a store saw the order paid in the read model: the payment and the store's
+    first action reach the next worker in one task. The action waits for the dispatch the
+    payment brings, rather than being refused as on an unpaid order."""
+    client, queue = dev_env.client, uid("tq-")
+
+    def worker() -> Worker:
+        return build_worker(
+            client,
+            sqlite_engine,
+            task_queue=queue,
+            gateway=HttpPaymentGateway(gateway_url),
+            notify_url="http://127.0.0.1:9/unused",
+        )
+
+    req, _, _ = new_order(sqlite_engine, method="wechat")
+    async with worker():
+        handle = await client.start_workflow(
+            OrderWorkflow.run,
+            OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
+            id=order_workflow_id(req.order_id),
+            task_queue=queue,
+            execution_timeout=timedelta(days=30),
+        )
+        accepted = await handle.execute_update(OrderWorkflow.submit)
+    # no worker now: the payment and the action wait for the next one together
+    await handle.signal(
+        OrderWorkflow.payment_result, PaymentResult(accepted.payment_id, "succeeded", "evt-1")
+    )
+    action = PartAction(f"{req.order_id}-F-1", StaffAction(action="accept"))
+    acting = asyncio.create_task(handle.execute_update(OrderWorkflow.act, action))
+    await asyncio.sleep(0.5)
+    async with worker():
+        state = await asyncio.wait_for(acting, 30)
+    assert state.status == "accepted"
