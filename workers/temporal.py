@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-from pydantic import TypeAdapter
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
@@ -17,30 +13,26 @@ from temporalio.converter import (
 
 from adapters.settings import Settings
 
-# One cache of pydantic type adapters for the whole process. The SDK builds a payload converter
-# per workflow run, and each would otherwise build its adapters again (about a millisecond each,
-# for every input and result of every step).
-_TYPE_ADAPTERS: Any = functools.lru_cache(maxsize=2048)(TypeAdapter)
-
-
-class _SharedCacheJSONConverter(PydanticJSONPlainPayloadConverter):
-    def __init__(self) -> None:
-        super().__init__()
-        self._type_adapter = _TYPE_ADAPTERS
+# Temporal's pydantic JSON converter (the same JSON on the wire). It holds no per-run state, so
+# the process's one instance, and its one cache of type adapters, serve every payload converter.
+_JSON = PydanticJSONPlainPayloadConverter(max_cached_type_adapters=2048)
+_CONVERTERS = tuple(
+    _JSON if isinstance(c, JSONPlainPayloadConverter) else c
+    for c in DefaultPayloadConverter.default_encoding_payload_converters
+)
 
 
 class PayloadConverter(CompositePayloadConverter):
-    """Temporal's pydantic payload converter (same JSON on the wire), sharing its type adapters
-    across workflow runs."""
+    """Temporal's default converters with the pydantic JSON one, built once per process.
+
+    The SDK builds a data converter, and so a payload converter, twice for every workflow
+    activation (to decode it and to encode its completion) and per serialization context; a
+    fresh pydantic converter each time (its serializer, its type-adapter cache and every type's
+    adapter built again in it) cost the worker on every task.
+    """
 
     def __init__(self) -> None:
-        json_converter = _SharedCacheJSONConverter()
-        super().__init__(
-            *(
-                json_converter if isinstance(c, JSONPlainPayloadConverter) else c
-                for c in DefaultPayloadConverter.default_encoding_payload_converters
-            )
-        )
+        super().__init__(*_CONVERTERS)
 
 
 DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
