@@ -52,14 +52,23 @@ class TokenRepository:
             )
         return token
 
-    def resolve(self, token: str) -> Principal | None:
+    def known(self, token: str) -> Principal | None:
+        """The token's rights if they are in memory (the admin token, or a token looked up in
+        the last `CACHE_SECONDS`), without touching the database; None otherwise."""
         digest = hash_token(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(role="admin")
-        now = time.monotonic()
         hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        return None
+
+    def resolve(self, token: str) -> Principal | None:
+        found = self.known(token)
+        if found is not None:
+            return found
+        digest = hash_token(token)
+        now = time.monotonic()
         with read_scope(self.engine) as s:
             row = s.get(ApiToken, digest)
             if row is None:

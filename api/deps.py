@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
@@ -75,20 +76,31 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The services container. (Dependencies are async where they do not block, so FastAPI
+    calls them on the event loop rather than handing each to a thread.)"""
+    return _services(request)
+
+
+def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def caller(request: Request) -> Principal:
-    svc = services(request)
+async def caller(request: Request) -> Principal:
+    """The caller, from its bearer token: a token seen in the last `CACHE_SECONDS` is known on
+    the event loop; any other is looked up in the database on a worker thread."""
+    svc = _services(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <token>")
-    principal = svc.tokens.resolve(token.strip())
+    principal = svc.tokens.known(token)
+    if principal is None:
+        principal = await run_in_threadpool(svc.tokens.resolve, token)
     if principal is None:
         raise Unauthorized("the token is not valid")
-    svc.take_token(token.strip())
+    svc.take_token(token)
     return principal
 
 

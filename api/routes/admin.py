@@ -38,7 +38,7 @@ CREATED_OR_REPLACED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def admin(p: Principal = Depends(caller)) -> Principal:
+async def admin(p: Principal = Depends(caller)) -> Principal:
     require_admin(p)
     return p
 

@@ -34,6 +34,23 @@ async def test_requests_without_a_valid_token_are_refused(stack: Stack) -> None:
     assert r.status_code == 401
 
 
+async def test_a_token_is_looked_up_once_then_known_in_memory(stack: Stack) -> None:
+    """The API resolves a cached token on its event loop and goes to the database (on a thread)
+    only for a token it has not seen lately; an unknown token is never remembered."""
+    from adapters.tokens import Principal, TokenRepository
+    from tests.integration.conftest import ADMIN
+
+    headers = await stack.token(role="channel", channel="jd")
+    raw = headers["Authorization"].split()[1]
+    tokens = TokenRepository(stack.engine, admin_token=ADMIN)
+    assert tokens.known(ADMIN) == Principal(role="admin")
+    assert tokens.known(raw) is None  # issued elsewhere, not yet seen here
+    assert tokens.resolve(raw) == Principal(role="channel", channel="jd")
+    assert tokens.known(raw) == Principal(role="channel", channel="jd")
+    assert tokens.resolve("oms_staff_unknown") is None
+    assert tokens.known("oms_staff_unknown") is None
+
+
 async def test_a_channel_token_cannot_use_admin_endpoints(stack: Stack) -> None:
     app = await stack.token(role="channel", channel="app")
     r = await stack.http.put(
