@@ -55,19 +55,13 @@ class TokenRepository:
     def known(self, token: str) -> Principal | None:
         """The token's rights if they are in memory (the admin token, or a token looked up in
         the last `CACHE_SECONDS`), without touching the database; None otherwise."""
-        digest = hash_token(token)
-        if hmac.compare_digest(digest, self._admin_hash):
-            return Principal(role="admin")
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        return None
+        return self._remembered(hash_token(token))
 
     def resolve(self, token: str) -> Principal | None:
-        found = self.known(token)
+        digest = hash_token(token)
+        found = self._remembered(digest)
         if found is not None:
             return found
-        digest = hash_token(token)
         now = time.monotonic()
         with read_scope(self.engine) as s:
             row = s.get(ApiToken, digest)
@@ -78,3 +72,11 @@ class TokenRepository:
             self._cache.clear()
         self._cache[digest] = (now + CACHE_SECONDS, found)
         return found
+
+    def _remembered(self, digest: str) -> Principal | None:
+        if hmac.compare_digest(digest, self._admin_hash):
+            return Principal(role="admin")
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None

@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -79,17 +79,12 @@ class Unavailable(DomainError):
 async def services(request: Request) -> Services:
     """The services container. (Dependencies are async where they do not block, so FastAPI
     calls them on the event loop rather than handing each to a thread.)"""
-    return _services(request)
-
-
-def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-async def caller(request: Request) -> Principal:
+async def caller(request: Request, svc: Services = Depends(services)) -> Principal:
     """The caller, from its bearer token: a token seen in the last `CACHE_SECONDS` is known on
     the event loop; any other is looked up in the database on a worker thread."""
-    svc = _services(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
