@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from benchmarks.http import Client, Reply, TransportError
 
 HANGZHOU = {
     "province": "Zhejiang",
@@ -100,14 +100,7 @@ class Driver:
     ) -> None:
         self.urls = urls
         self.watcher = watcher
-        self.http = [
-            httpx.AsyncClient(
-                base_url=u,
-                timeout=60,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
-            )
-            for u in urls
-        ]
+        self.http = [Client(u, timeout=60) for u in urls]
         self.admin = {"Authorization": f"Bearer {admin_token}"}
         tokens = json.loads((home / "tokens.json").read_text())
         self.staff = {loc: {"Authorization": f"Bearer {t}"} for loc, t in tokens["staff"].items()}
@@ -118,7 +111,7 @@ class Driver:
 
     async def request(
         self, i: int, method: str, url: str, *, into: list[float] | None = None, **kw: Any
-    ) -> httpx.Response:
+    ) -> Reply:
         """One call, retried while the stack is unreachable or restarting; its latency (of the
         attempt that got an answer) goes `into` a figure."""
         http = self.client(i)
@@ -127,7 +120,7 @@ class Driver:
             started = time.perf_counter()
             try:
                 r = await http.request(method, url, **kw)
-            except httpx.TransportError:
+            except TransportError:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.3)
@@ -139,7 +132,7 @@ class Driver:
                 into.append((time.perf_counter() - started) * 1000)
             return r
 
-    def client(self, i: int) -> httpx.AsyncClient:
+    def client(self, i: int) -> Client:
         return self.http[i % len(self.http)]
 
     async def close(self) -> None:
