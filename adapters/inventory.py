@@ -34,6 +34,11 @@ def _has_movement(s: Session, key: str) -> bool:
     return found is not None
 
 
+def _recorded(s: Session, keys: list[str]) -> set[str]:
+    """Which of `keys` the movement ledger already holds (one lookup for all of them)."""
+    return set(s.execute(sa_select(MOVEMENTS.c.key).where(MOVEMENTS.c.key.in_(keys))).scalars())
+
+
 class InventoryRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -169,10 +174,12 @@ class InventoryRepository:
         )
         touched: set[str] = set()
         with session_scope(self.engine) as s:
-            for location_id, sku, qty, fulfilment_id in todo:
-                key = f"reserve:{order_id}:{fulfilment_id}:{sku}"
-                if _has_movement(s, key):
+            keys = [f"reserve:{order_id}:{fid}:{sku}" for _, sku, _, fid in todo]
+            done = _recorded(s, keys)
+            for (location_id, sku, qty, fulfilment_id), key in zip(todo, keys, strict=True):
+                if key in done:
                     continue
+                done.add(key)
                 touched.add(location_id)
                 updated = s.execute(
                     text(
@@ -219,14 +226,19 @@ class InventoryRepository:
         reason: str,
         handed: dict[str, int] | None = None,
     ) -> None:
+        # Rows in SKU order, as reservations take them: concurrent moves never deadlock.
+        lines = sorted(part.lines, key=lambda ln: ln.sku)
+        bases = [f"{order_id}:{part.fulfilment_id}:{line.sku}" for line in lines]
         with session_scope(self.engine) as s:
-            # Rows in SKU order, as reservations take them: concurrent moves never deadlock.
-            for line in sorted(part.lines, key=lambda ln: ln.sku):
-                base = f"{order_id}:{part.fulfilment_id}:{line.sku}"
-                if not _has_movement(s, f"reserve:{base}"):
+            done = _recorded(
+                s, [f"{k}:{b}" for b in bases for k in ("reserve", "release", "deduct")]
+            )
+            for line, base in zip(lines, bases, strict=True):
+                if f"reserve:{base}" not in done:
                     continue
-                if _has_movement(s, f"release:{base}") or _has_movement(s, f"deduct:{base}"):
+                if f"release:{base}" in done or f"deduct:{base}" in done:
                     continue
+                done.add(f"{kind}:{base}")
                 left = line.qty if handed is None else min(line.qty, handed.get(line.sku, 0))
                 on_hand_delta = -left if kind == "deduct" else 0
                 s.execute(

@@ -123,19 +123,22 @@ class MemberRepository:
     def rolling_spend(self, member_id: str, *, days: int = 365) -> int:
         """What the member paid less refunds over the last `days`, counting completed orders
         (their settlement entries, which add up to exactly that)."""
-        since = utcnow() - timedelta(days=days)
         with read_scope(self.engine) as s:
-            total = s.exec(
-                select(func.coalesce(func.sum(SettlementEntry.amount), 0))
-                .join(Order, col(Order.order_id) == col(SettlementEntry.order_id))
-                .where(Order.member_id == member_id, col(SettlementEntry.at) >= since)
-            ).one()
-            return int(total)
+            return _rolling_spend(s, member_id, days)
 
     def evaluate_tier(self, member_id: str) -> tuple[str, str, int]:
         """Upgrade the member when the rolling 12-month spend reached a higher tier's threshold
-        (never a downgrade): (tier before, tier after, spend)."""
-        spend = self.rolling_spend(member_id)
+        (never a downgrade): (tier before, tier after, spend).
+
+        Most orders change no tier: the spend and the tier are read without taking the write
+        lock, which is taken only for an upgrade (and the tier read again under it)."""
+        with read_scope(self.engine) as s:
+            spend = _rolling_spend(s, member_id, 365)
+            m = s.get(Member, member_id)
+            if m is None:
+                raise NotFound(f"member {member_id} does not exist")
+            if upgraded_tier(m.tier, spend) == m.tier:
+                return m.tier, m.tier, spend
         with session_scope(self.engine) as s:
             m = s.get(Member, member_id, with_for_update=True)
             if m is None:
@@ -270,6 +273,16 @@ class MemberRepository:
                         s, m.member_id, channel, "external_id", link.member_id, external_id
                     )
         return member.member_id, created
+
+
+def _rolling_spend(s: Session, member_id: str, days: int) -> int:
+    since = utcnow() - timedelta(days=days)
+    total = s.exec(
+        select(func.coalesce(func.sum(SettlementEntry.amount), 0))
+        .join(Order, col(Order.order_id) == col(SettlementEntry.order_id))
+        .where(Order.member_id == member_id, col(SettlementEntry.at) >= since)
+    ).one()
+    return int(total)
 
 
 def _record_conflict(

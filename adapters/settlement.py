@@ -68,13 +68,20 @@ class SettlementLedger:
     ) -> tuple[str | None, SettlementTerms]:
         """The most specific rule: channel and location, then location, then channel, then the
         default rule `*@*`; without any, buy-sell."""
-        for rule_id in (
+        candidates = [
             rule_id_for(channel, location_id),
             rule_id_for(None, location_id),
             rule_id_for(channel, None),
             rule_id_for(None, None),
-        ):
-            row = s.get(SettlementRule, rule_id)
+        ]
+        rules = {
+            r.rule_id: r
+            for r in s.exec(
+                select(SettlementRule).where(col(SettlementRule.rule_id).in_(candidates))
+            )
+        }
+        for rule_id in candidates:
+            row = rules.get(rule_id)
             if row is not None:
                 return rule_id, SettlementTerms.from_params(row.model, row.params)
         return None, SettlementTerms()

@@ -147,3 +147,34 @@ def test_concurrent_reservations_and_hand_overs_of_the_same_skus_never_deadlock(
         row = inventory.get(loc, sku)
         assert row is not None and (row.on_hand, row.reserved) == (10_000 - 160, 0)
     assert not [d for d in inventory.drift() if d["sku"] in skus]
+
+
+def test_a_hand_over_settles_each_line_once_and_a_later_release_changes_nothing(
+    engine: Engine,
+) -> None:
+    """A part of three SKUs handed over short on one: each line's reservation ends once, on_hand
+    drops by what left; the same hand-over again, or a release after it, changes nothing."""
+    loc = f.location(engine)
+    skus = sorted(f.sku(engine) for _ in range(3))
+    for sku in skus:
+        f.stock(engine, loc, sku, 10)
+    acts = activities(engine)
+    req = OrderRequest(
+        order_id=uid("O"),
+        channel="app",
+        channel_order_id=uid(),
+        lines=[LineRequest(sku, 2) for sku in skus],
+        fulfilment=FulfilmentChoice(mode="pickup", location_id=loc),
+        payment_method="cash",
+    )
+    [part] = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+    inventory = InventoryRepository(engine)
+    never_reserved = uid("O")
+    inventory.release(never_reserved, part)  # another order's key: nothing to give back
+    handed = {skus[0]: 2, skus[1]: 1, skus[2]: 2}
+    for _ in range(2):
+        inventory.deduct(req.order_id, part, handed=handed)
+    inventory.release(req.order_id, part)
+    rows = [inventory.get(loc, sku) for sku in skus]
+    assert [(r.on_hand, r.reserved) for r in rows if r] == [(8, 0), (9, 0), (8, 0)]
+    assert not [d for d in inventory.drift() if d["sku"] in skus]
