@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 client for the simulated channels and staff.
 
 The load generator runs on the machine it measures, so what it spends is taken from the stack.
-httpx spent about 1.5 ms of CPU per call here (its pool, anyio streams, h11 in Python); this
+httpx spent about 1.4 ms of CPU per call here (its pool, anyio streams, h11 in Python); this
 client spends a small fraction of that: one keep-alive connection per concurrent caller, the
 request written in one piece, the answer parsed by httptools (the parser uvicorn uses).
 Enough for JSON calls to our own API: no redirects, no TLS, no chunked request bodies.
