@@ -42,6 +42,10 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert result["paced_rate_per_s"] == pytest.approx(result["orders_per_s"] / 2, abs=0.01)
     assert 0 < result["paced_submit_p50_ms"] <= result["paced_submit_p99_ms"]
     assert result["worker_peak_rss_mib"] > 0
+    floor_cpu, order_cpu = result["cpu_ms_per_floor_workflow"], result["cpu_ms_per_order"]
+    assert result["cpu_ratio"] == pytest.approx(
+        sum(floor_cpu.values()) / sum(order_cpu.values()), abs=0.01
+    )
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
