@@ -84,9 +84,16 @@ class OrderActivities:
     def prepare_order(self, p: c.PrepareOrder) -> c.PreparedOrder:
         """The order priced, its member found or created, its split planned and its stock
         reserved (gifts with it, as far as there is stock for them), in one step."""
-        pricing = self.price_order(c.PriceRequest(p.request, p.at))
         phone = p.request.member_phone
-        member_id = self.ensure_member(phone) if phone else None
+        try:
+            member = self.members.by_phone(phone) if phone else None  # read once, for both uses
+            pricing = self.pricing.quote_for(p.request, member, at=p.at)
+        except DomainError as err:
+            raise business_error(err) from err
+        if member is not None:
+            member_id: str | None = member.member_id
+        else:
+            member_id = self.ensure_member(phone) if phone else None
         parts = self.plan_and_reserve(c.plan_request(p, pricing))
         return c.PreparedOrder(pricing, member_id, parts)
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from adapters.catalog import CatalogRepository
 from adapters.members import MemberRepository
 from adapters.promotions import CouponBook, PromotionRepository
+from adapters.tables import Member
 from domain.orders import OrderRequest, Pricing
 from domain.pricing import PricingContext, price
 
@@ -22,6 +23,10 @@ class PricingService:
 
     def quote(self, req: OrderRequest, *, at: datetime) -> Pricing:
         member = self.members.by_phone(req.member_phone) if req.member_phone else None
+        return self.quote_for(req, member, at=at)
+
+    def quote_for(self, req: OrderRequest, member: Member | None, *, at: datetime) -> Pricing:
+        """The price for `member`, already looked up by the order's phone (None: no member)."""
         coupon_promotions = self.coupons.promotions_for(
             req.coupon_codes, member_phone=member.phone if member else req.member_phone, at=at
         )
