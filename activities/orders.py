@@ -90,10 +90,7 @@ class OrderActivities:
             pricing = self.pricing.quote_for(p.request, member, at=p.at)
         except DomainError as err:
             raise business_error(err) from err
-        if member is not None:
-            member_id: str | None = member.member_id
-        else:
-            member_id = self.ensure_member(phone) if phone else None
+        member_id = member.member_id if member else (self.ensure_member(phone) if phone else None)
         parts = self.plan_and_reserve(c.plan_request(p, pricing))
         return c.PreparedOrder(pricing, member_id, parts)
 

@@ -88,19 +88,23 @@ def test_two_hundred_concurrent_reservations_of_a_hot_sku_fail_only_for_stock(
     assert not [d for d in inventory.drift() if d["sku"] == sku]
 
 
+def pickup_order(loc: str, lines: list[LineRequest]) -> OrderRequest:
+    return OrderRequest(
+        order_id=uid("O"),
+        channel="app",
+        channel_order_id=uid(),
+        lines=lines,
+        fulfilment=FulfilmentChoice(mode="pickup", location_id=loc),
+        payment_method="cash",
+    )
+
+
 def test_reserving_twice_with_the_same_key_changes_nothing(engine: Engine) -> None:
     loc = f.location(engine)
     sku = f.sku(engine)
     f.stock(engine, loc, sku, 10)
     acts = activities(engine)
-    req = OrderRequest(
-        order_id=uid("O"),
-        channel="app",
-        channel_order_id=uid(),
-        lines=[LineRequest(sku, 3)],
-        fulfilment=FulfilmentChoice(mode="pickup", location_id=loc),
-        payment_method="cash",
-    )
+    req = pickup_order(loc, [LineRequest(sku, 3)])
     first = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
     inventory = InventoryRepository(engine)
     assert inventory.reserve(req.order_id, first, day=date(2026, 11, 11))
@@ -159,14 +163,7 @@ def test_a_hand_over_settles_each_line_once_and_a_later_release_changes_nothing(
     for sku in skus:
         f.stock(engine, loc, sku, 10)
     acts = activities(engine)
-    req = OrderRequest(
-        order_id=uid("O"),
-        channel="app",
-        channel_order_id=uid(),
-        lines=[LineRequest(sku, 2) for sku in skus],
-        fulfilment=FulfilmentChoice(mode="pickup", location_id=loc),
-        payment_method="cash",
-    )
+    req = pickup_order(loc, [LineRequest(sku, 2) for sku in skus])
     [part] = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
     inventory = InventoryRepository(engine)
     never_reserved = uid("O")
