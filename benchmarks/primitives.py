@@ -14,18 +14,31 @@ Shapes:
   updates (a submission and four staff actions, in the order workflow's shape);
 - `updates+upserts`: the same, each update upserting a search attribute;
 - `updates+timers`: the same, each state waiting with a timer (accept window, expiry);
-- `child`: the 4 updates going to a child workflow instead (a part as its own workflow).
+- `child`: the 4 updates going to a child workflow instead (a part as its own workflow);
+- `updates+http`: `updates`, each call made over HTTP to a bare FastAPI app in its own uvicorn
+  process (`benchmarks/relay.py`), as channels and staff reach an order through the API; its CPU
+  is the `api ms` column.
+
+Below the shapes, what one database transaction costs a thread on SQLite: a write (read a member
+by key, add a point, commit) and a read (a member by key), each through the ORM session helpers
+the adapters use (`adapters/db.py`), through SQLAlchemy Core statements on the same engine, and
+through `sqlite3` alone. Medians of 5 rounds of 1,000 calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -34,10 +47,11 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from benchmarks.full_stack import cpu_seconds
+from benchmarks.http import Client as HttpClient
 from benchmarks.skeleton import SIGNALS, SkeletonOrder, skeleton_step
 
 STATUS = SearchAttributeKey.for_keyword("OrderStatus")
-SHAPES = ["skeleton", "updates", "updates+upserts", "updates+timers", "child"]
+SHAPES = ["skeleton", "updates", "updates+upserts", "updates+timers", "child", "updates+http"]
 
 
 @workflow.defn(name="PrimitivePart")
@@ -101,8 +115,15 @@ class PrimitiveOrder:
         return self.n
 
 
-async def one(client: Client, shape: str) -> None:
+async def one(client: Client, shape: str, relay: HttpClient | None = None) -> None:
     wid = f"{shape}-{uuid.uuid4().hex[:10]}"
+    if shape == "updates+http":
+        assert relay is not None
+        (await relay.post(f"/orders/{wid}", json={"shape": shape})).raise_for_status()
+        for _ in range(4):
+            (await relay.post(f"/orders/{wid}/actions", json={"upsert": False})).raise_for_status()
+        await client.get_workflow_handle(wid).result()
+        return
     if shape == "skeleton":
         skeleton = await client.start_workflow(SkeletonOrder.run, id=wid, task_queue="primitives")
         for _ in range(SIGNALS):
@@ -134,22 +155,105 @@ async def one(client: Client, shape: str) -> None:
     await handle.result()
 
 
-async def measure(client: Client, server_pid: int, shape: str, n: int) -> dict[str, float]:
+async def measure(
+    client: Client, server_pid: int, shape: str, n: int, relay: tuple[HttpClient, int]
+) -> dict[str, float]:
     todo = list(range(n))
+    http, relay_pid = relay
 
     async def worker_loop() -> None:
         while todo:
             todo.pop()
-            await one(client, shape)
+            await one(client, shape, http)
 
     cpu0, own0, t0 = cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+    api0 = cpu_seconds(relay_pid)
     await asyncio.gather(*(worker_loop() for _ in range(20)))
     elapsed = time.perf_counter() - t0
     return {
         "per_s": n / elapsed,
         "server_ms": (cpu_seconds(server_pid) - cpu0) * 1000 / n,
         "worker_and_clients_ms": (time.process_time() - own0) * 1000 / n,
+        "api_ms": (cpu_seconds(relay_pid) - api0) * 1000 / n,
     }
+
+
+def _thread_ms(step: Callable[[], object], rounds: int = 5, n: int = 1000) -> float:
+    """Median over `rounds` of the thread's CPU per call of `step`, in ms."""
+    per_call = []
+    for _ in range(rounds):
+        t0 = time.thread_time()
+        for _ in range(n):
+            step()
+        per_call.append((time.thread_time() - t0) * 1000 / n)
+    return statistics.median(per_call)
+
+
+def transactions(home: str) -> list[tuple[str, float]]:
+    """CPU of the smallest write and read transactions an order's steps make, on SQLite."""
+    from sqlalchemy import select, update
+    from sqlmodel import SQLModel
+
+    from adapters.db import READ_ONLY, make_engine, read_scope, session_scope
+    from adapters.tables import Member
+
+    path = Path(home) / "steps.db"
+    engine = make_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    read_only = engine.execution_options(**{READ_ONLY: True})
+    with session_scope(engine) as s:
+        s.add(Member(member_id="M1", phone="13800000000"))
+
+    def orm_write() -> None:
+        with session_scope(engine) as s:
+            member = s.get(Member, "M1")
+            assert member is not None
+            member.points += 1
+
+    def orm_read() -> None:
+        with read_scope(engine) as s:
+            s.get(Member, "M1")
+
+    table = Member.__table__  # type: ignore[attr-defined]
+    by_key = table.c.member_id == "M1"
+    get = select(table).where(by_key)
+    add_point = update(table).where(by_key).values(points=table.c.points + 1)
+
+    def core_write() -> None:
+        with engine.begin() as conn:
+            conn.execute(get).one()
+            conn.execute(add_point)
+
+    def core_read() -> None:
+        with read_only.connect() as conn:
+            conn.execute(get).one()
+            conn.rollback()
+
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+
+    def raw_write() -> None:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("SELECT * FROM member WHERE member_id = ?", ("M1",)).fetchone()
+        db.execute("UPDATE member SET points = points + 1 WHERE member_id = ?", ("M1",))
+        db.execute("COMMIT")
+
+    def raw_read() -> None:
+        db.execute("BEGIN")
+        db.execute("SELECT * FROM member WHERE member_id = ?", ("M1",)).fetchone()
+        db.execute("COMMIT")
+
+    figures = [
+        ("write, session helpers", _thread_ms(orm_write)),
+        ("read, session helpers", _thread_ms(orm_read)),
+        ("write, SQLAlchemy Core", _thread_ms(core_write)),
+        ("read, SQLAlchemy Core", _thread_ms(core_read)),
+        ("write, sqlite3", _thread_ms(raw_write)),
+        ("read, sqlite3", _thread_ms(raw_read)),
+    ]
+    db.close()
+    engine.dispose()
+    return figures
 
 
 async def main(n: int, shapes: list[str]) -> None:
@@ -167,8 +271,15 @@ async def main(n: int, shapes: list[str]) -> None:
             "--search-attribute", "OrderStatus=Keyword",
         ]  # fmt: skip
         server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        relay_port = free_port()
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.relay", str(relay_port), f"127.0.0.1:{port}"],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         try:
             wait_for_port(port, timeout=60, proc=server)
+            wait_for_port(relay_port, timeout=60, proc=relay)
+            http = (HttpClient(f"http://127.0.0.1:{relay_port}"), relay.pid)
             client = await Client.connect(f"127.0.0.1:{port}")
             worker = Worker(
                 client,
@@ -178,18 +289,27 @@ async def main(n: int, shapes: list[str]) -> None:
                 **worker_options(),
             )
             async with worker:
-                await measure(client, server.pid, "updates", 20)  # warm up
-                print(f"{'shape':18} {'per s':>7} {'server ms':>10} {'worker+clients ms':>18}")
+                for warm in ("updates", "updates+http"):
+                    await measure(client, server.pid, warm, 20, http)
+                print(
+                    f"{'shape':18} {'per s':>7} {'server ms':>10} {'worker+clients ms':>18} "
+                    f"{'api ms':>7}"
+                )
                 for shape in shapes:
-                    r = await measure(client, server.pid, shape, n)
+                    r = await measure(client, server.pid, shape, n, http)
                     print(
                         f"{shape:18} {r['per_s']:7.1f} {r['server_ms']:10.1f} "
-                        f"{r['worker_and_clients_ms']:18.1f}",
+                        f"{r['worker_and_clients_ms']:18.1f} {r['api_ms']:7.1f}",
                         flush=True,
                     )
+            await http[0].aclose()
         finally:
-            server.terminate()
-            server.wait()
+            for proc in (relay, server):
+                proc.terminate()
+                proc.wait()
+        print(f"\n{'transaction':28} {'thread cpu ms':>13}")
+        for name, ms in transactions(home):
+            print(f"{name:28} {ms:13.3f}")
 
 
 if __name__ == "__main__":

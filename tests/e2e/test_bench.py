@@ -58,6 +58,17 @@ def test_the_primitives_benchmark_runs_every_shape() -> None:
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    rows = {ln.split()[0]: ln.split()[1:] for ln in run.stdout.strip().splitlines()[1:]}
-    assert set(rows) == {"skeleton", "updates", "updates+upserts", "updates+timers", "child"}
-    assert all(float(v) > 0 for figures in rows.values() for v in figures)
+    shapes, steps = run.stdout.strip().split("\n\n")
+    rows = {ln.split()[0]: [float(v) for v in ln.split()[1:]] for ln in shapes.splitlines()[1:]}
+    assert set(rows) == {
+        "skeleton", "updates", "updates+upserts", "updates+timers", "child", "updates+http"
+    }  # fmt: skip
+    assert all(v > 0 for figures in rows.values() for v in figures[:3])
+    assert rows["updates+http"][3] > 0  # the relay's CPU for its 20 calls
+    costs = {ln.rsplit(None, 1)[0]: float(ln.rsplit(None, 1)[1]) for ln in steps.splitlines()[1:]}
+    assert list(costs) == [
+        f"{kind}, {layer}"
+        for layer in ("session helpers", "SQLAlchemy Core", "sqlite3")
+        for kind in ("write", "read")
+    ]
+    assert all(ms > 0 for ms in costs.values())
