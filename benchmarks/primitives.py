@@ -22,7 +22,8 @@ Shapes:
 Below the shapes, what one database transaction costs a thread on SQLite: a write (read a member
 by key, add a point, commit) and a read (a member by key), each through the ORM session helpers
 the adapters use (`adapters/db.py`), through SQLAlchemy Core statements on the same engine, and
-through `sqlite3` alone. Medians of 5 rounds of 1,000 calls.
+through `sqlite3` alone; and what each further read in a transaction adds (a transaction of 11
+reads against one of 1). Medians of 5 rounds of 1,000 calls (200 for 11 reads).
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ def transactions(home: str) -> list[tuple[str, float]]:
     """CPU of the smallest write and read transactions an order's steps make, on SQLite."""
     from sqlalchemy import select, update
     from sqlmodel import SQLModel
+    from sqlmodel import select as orm_select
 
     from adapters.db import READ_ONLY, make_engine, read_scope, session_scope
     from adapters.tables import Member
@@ -204,53 +206,70 @@ def transactions(home: str) -> list[tuple[str, float]]:
     with session_scope(engine) as s:
         s.add(Member(member_id="M1", phone="13800000000"))
 
+    table = Member.__table__  # type: ignore[attr-defined]
+    by_key = table.c.member_id == "M1"
+    get = select(table).where(by_key)
+    get_member = orm_select(Member).where(Member.member_id == "M1")
+    add_point = update(table).where(by_key).values(points=table.c.points + 1)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+    sql_get = "SELECT * FROM member WHERE member_id = ?"
+
     def orm_write() -> None:
         with session_scope(engine) as s:
             member = s.get(Member, "M1")
             assert member is not None
             member.points += 1
 
-    def orm_read() -> None:
-        with read_scope(engine) as s:
-            s.get(Member, "M1")
-
-    table = Member.__table__  # type: ignore[attr-defined]
-    by_key = table.c.member_id == "M1"
-    get = select(table).where(by_key)
-    add_point = update(table).where(by_key).values(points=table.c.points + 1)
-
     def core_write() -> None:
         with engine.begin() as conn:
             conn.execute(get).one()
             conn.execute(add_point)
 
-    def core_read() -> None:
-        with read_only.connect() as conn:
-            conn.execute(get).one()
-            conn.rollback()
-
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA synchronous=NORMAL")
-
     def raw_write() -> None:
         db.execute("BEGIN IMMEDIATE")
-        db.execute("SELECT * FROM member WHERE member_id = ?", ("M1",)).fetchone()
+        db.execute(sql_get, ("M1",)).fetchone()
         db.execute("UPDATE member SET points = points + 1 WHERE member_id = ?", ("M1",))
         db.execute("COMMIT")
 
-    def raw_read() -> None:
-        db.execute("BEGIN")
-        db.execute("SELECT * FROM member WHERE member_id = ?", ("M1",)).fetchone()
-        db.execute("COMMIT")
+    def orm_reads(n: int) -> Callable[[], None]:
+        def step() -> None:
+            with read_scope(engine) as s:
+                for _ in range(n):
+                    s.exec(get_member).one()
 
-    figures = [
-        ("write, session helpers", _thread_ms(orm_write)),
-        ("read, session helpers", _thread_ms(orm_read)),
-        ("write, SQLAlchemy Core", _thread_ms(core_write)),
-        ("read, SQLAlchemy Core", _thread_ms(core_read)),
-        ("write, sqlite3", _thread_ms(raw_write)),
-        ("read, sqlite3", _thread_ms(raw_read)),
-    ]
+        return step
+
+    def core_reads(n: int) -> Callable[[], None]:
+        def step() -> None:
+            with read_only.connect() as conn:
+                for _ in range(n):
+                    conn.execute(get).one()
+                conn.rollback()
+
+        return step
+
+    def raw_reads(n: int) -> Callable[[], None]:
+        def step() -> None:
+            db.execute("BEGIN")
+            for _ in range(n):
+                db.execute(sql_get, ("M1",)).fetchone()
+            db.execute("COMMIT")
+
+        return step
+
+    figures = []
+    for layer, write, reads in (
+        ("session helpers", orm_write, orm_reads),
+        ("SQLAlchemy Core", core_write, core_reads),
+        ("sqlite3", raw_write, raw_reads),
+    ):
+        one_read = _thread_ms(reads(1))
+        figures += [
+            (f"write, {layer}", _thread_ms(write)),
+            (f"read, {layer}", one_read),
+            (f"one more read, {layer}", (_thread_ms(reads(11), n=200) - one_read) / 10),
+        ]
     db.close()
     engine.dispose()
     return figures
@@ -307,9 +326,9 @@ async def main(n: int, shapes: list[str]) -> None:
             for proc in (relay, server):
                 proc.terminate()
                 proc.wait()
-        print(f"\n{'transaction':28} {'thread cpu ms':>13}")
+        print(f"\n{'transaction':32} {'thread cpu ms':>13}")
         for name, ms in transactions(home):
-            print(f"{name:28} {ms:13.3f}")
+            print(f"{name:32} {ms:13.3f}")
 
 
 if __name__ == "__main__":

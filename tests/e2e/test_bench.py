@@ -69,6 +69,6 @@ def test_the_primitives_benchmark_runs_every_shape() -> None:
     assert list(costs) == [
         f"{kind}, {layer}"
         for layer in ("session helpers", "SQLAlchemy Core", "sqlite3")
-        for kind in ("write", "read")
+        for kind in ("write", "read", "one more read")
     ]
     assert all(ms > 0 for ms in costs.values())
