@@ -21,7 +21,8 @@ last line is
 
 Flags: `--scale-out` runs 2 workers and 2 API processes on PostgreSQL (`BENCH_PG_URL`, default
 the local server); `--in-flight N` then parks N pickup orders at `ready_for_pickup` and reports the
-workers' RSS, and submit and staff-action latency at the paced load before and with them waiting.
+workers' RSS, and submit and staff-action latency at the paced load before and with them waiting,
+each over `--probe` pickup orders (`BENCH_PROBE`, default 100).
 """
 
 from __future__ import annotations
@@ -259,7 +260,9 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         } | paced
         if args.in_flight:
             probe_rate = orders * (args.paced_share or 0.5)
-            result |= await in_flight(driver, stack, args.in_flight, rate=probe_rate)
+            result |= await in_flight(
+                driver, stack, args.in_flight, rate=probe_rate, probe_orders=args.probe
+            )
         return result
     finally:
         await driver.close()
@@ -283,15 +286,18 @@ async def paced_latency(driver: Driver, n: int, *, rate: float) -> dict[str, Any
     }
 
 
-async def in_flight(driver: Driver, stack: BenchStack, n: int, *, rate: float) -> dict[str, Any]:
+async def in_flight(
+    driver: Driver, stack: BenchStack, n: int, *, rate: float, probe_orders: int = 100
+) -> dict[str, Any]:
     """Park `n` pickup orders at ready_for_pickup; API latency before and after, each measured
-    on 100 pickup orders offered at `rate` per second (below saturation, so that what is compared
-    is the stack's latency rather than the queueing of a saturating run)."""
+    on `probe_orders` pickup orders offered at `rate` per second (below saturation, so that what
+    is compared is the stack's latency rather than the queueing of a saturating run). Each probe
+    order makes one submission and two staff actions: at 100, a p99 is the slowest call or two."""
 
     async def probe(when: str) -> dict[str, Any]:
         driver.figures = Figures()
         await driver.run(
-            100, pickup_share=1.0, gateway_share=0.0, until="ready_for_pickup", rate=rate
+            probe_orders, pickup_share=1.0, gateway_share=0.0, until="ready_for_pickup", rate=rate
         )
         f = driver.figures
         return {
@@ -318,6 +324,7 @@ async def in_flight(driver: Driver, stack: BenchStack, n: int, *, rate: float) -
             "in_flight_worker_rss_mib": round(status_mib(stack.workers, "VmRSS"), 1),
             "in_flight_worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
             "in_flight_probe_rate_per_s": round(rate, 2),
+            "in_flight_probe_orders": probe_orders,
         }
         | before
         | after
@@ -337,6 +344,12 @@ def main() -> None:
         "latency at that load (0: skip)",
     )
     parser.add_argument("--in-flight", type=int, default=int(os.environ.get("BENCH_IN_FLIGHT", 0)))
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=int(os.environ.get("BENCH_PROBE", 100)),
+        help="with --in-flight: pickup orders in each latency probe, before and with them waiting",
+    )
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),

@@ -49,6 +49,33 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_in_flight_run_parks_its_orders_and_probes_latency_around_them(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "BENCH_"))}
+    env["OMS_HOME"] = str(tmp_path / "home")
+    args = ["--orders", "6", "--channels", "3", "--paced-share", "0"]
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.full_stack", *args, "--in-flight", "9", "--probe", "5"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert LAST_LINE.match(run.stdout.strip().splitlines()[-1])
+    result = json.loads((tmp_path / "home" / "bench" / "result-in-flight.json").read_text())
+    assert result["in_flight"] == 9
+    assert result["in_flight_failures"] == 0
+    assert result["in_flight_probe_orders"] == 5
+    assert result["in_flight_probe_rate_per_s"] == pytest.approx(result["orders_per_s"] / 2, 0.01)
+    assert 0 < result["in_flight_worker_rss_mib"] <= result["in_flight_worker_peak_rss_mib"]
+    for when in ("empty", "in_flight"):
+        assert 0 < result[f"submit_p50_ms_{when}"] <= result[f"submit_p99_ms_{when}"]
+        assert 0 < result[f"action_p50_ms_{when}"] <= result[f"action_p99_ms_{when}"]
+
+
 def test_the_primitives_benchmark_runs_every_shape() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.primitives", "--n", "4"],
