@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
-.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing bench-primitives
+.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing bench-primitives bench-steps
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -61,6 +61,9 @@ bench: install
 
 bench-primitives: install
 	$(BIN)/python -m benchmarks.primitives
+
+bench-steps: install
+	$(BIN)/python -m benchmarks.steps
 
 bench-pricing: install
 	$(BIN)/python -m benchmarks.pricing

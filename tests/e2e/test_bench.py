@@ -99,3 +99,19 @@ def test_the_primitives_benchmark_runs_every_shape() -> None:
         for kind in ("write", "read", "one more read")
     ]
     assert all(ms > 0 for ms in costs.values())
+
+
+def test_the_steps_benchmark_runs_an_order_s_database_steps() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.steps", "--n", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    rows = [ln.rsplit(None, 1) for ln in run.stdout.strip().splitlines()[1:]]
+    figures = {name.strip(): float(ms) for name, ms in rows}
+    assert len(figures) == 8 and all(ms > 0 for ms in figures.values())
+    total = figures.pop("an order, these steps together")
+    assert total == pytest.approx(sum(figures.values()), abs=0.01)
