@@ -95,12 +95,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+_ignoring: dict[tuple[str, Any], Any] = {}
+
+
 def insert_ignoring_duplicates(s: Session, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL)."""
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL), built
+    once per table and dialect: execute it with each row's values as parameters (a list of rows
+    is one executemany), so that no statement is built and cached again per row."""
+    dialect = s.get_bind().dialect.name
+    stmt = _ignoring.get((dialect, table))
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            stmt = pg_insert(table).on_conflict_do_nothing()
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table).on_conflict_do_nothing()
+            stmt = sqlite_insert(table).on_conflict_do_nothing()
+        _ignoring[(dialect, table)] = stmt
+    return stmt

@@ -100,23 +100,24 @@ class ReadModel:
                     status=payment_status,
                 )
             )
-            _timeline(
+            submitted = f"{len(pricing.lines)} lines, payable {pricing.payable_amount} fen"
+            _timelines(
                 s,
                 req.order_id,
-                f"{req.order_id}:submitted",
-                "submitted",
-                f"{len(pricing.lines)} lines, payable {pricing.payable_amount} fen",
+                [
+                    (f"{req.order_id}:submitted", "submitted", submitted),
+                    *((f"{req.order_id}:priced:{note}", "priced", note) for note in pricing.trace),
+                    *(
+                        (
+                            f"{part.fulfilment_id}:routed",
+                            "routed",
+                            f"{part.fulfilment_id} to {part.location_id}: "
+                            + "; ".join(part.reasons),
+                        )
+                        for part in parts
+                    ),
+                ],
             )
-            for note in pricing.trace:
-                _timeline(s, req.order_id, f"{req.order_id}:priced:{note}"[:200], "priced", note)
-            for part in parts:
-                _timeline(
-                    s,
-                    req.order_id,
-                    f"{part.fulfilment_id}:routed",
-                    "routed",
-                    f"{part.fulfilment_id} to {part.location_id}: " + "; ".join(part.reasons),
-                )
 
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
         with session_scope(self.engine) as s:
@@ -320,8 +321,17 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
 
 def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> None:
     """An event on the order's timeline, once per key (a repeated projection adds nothing)."""
-    row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail}
-    s.execute(insert_ignoring_duplicates(s, TIMELINE).values(at=utcnow(), **row))
+    _timelines(s, order_id, [(key, event, detail)])
+
+
+def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) -> None:
+    """Events (key, event, detail) on the order's timeline in one statement, each once per key."""
+    at = utcnow()
+    rows = [
+        {"key": key[:200], "order_id": order_id, "event": event, "detail": detail, "at": at}
+        for key, event, detail in events
+    ]
+    s.execute(insert_ignoring_duplicates(s, TIMELINE), rows)
 
 
 def fulfilment_view(f: Fulfilment) -> dict[str, Any]:
