@@ -19,6 +19,7 @@ from adapters.read_model import ReadModel
 from adapters.settlement import SettlementLedger
 from domain.errors import DomainError, InsufficientStock
 from domain.orders import LineRequest, PlannedPart, Pricing
+from domain.pricing import CatalogItem
 from domain.routing import RoutingInput, plan_fulfilments
 
 RESERVE_ATTEMPTS = 5
@@ -87,11 +88,12 @@ class OrderActivities:
         phone = p.request.member_phone
         try:
             member = self.members.by_phone(phone) if phone else None  # read once, for both uses
-            pricing = self.pricing.quote_for(p.request, member, at=p.at)
+            items = self.catalog.catalog_items(sorted({ln.sku for ln in p.request.lines}))
+            pricing = self.pricing.quote_for(p.request, member, at=p.at, items=items)
         except DomainError as err:
             raise business_error(err) from err
         member_id = member.member_id if member else (self.ensure_member(phone) if phone else None)
-        parts = self.plan_and_reserve(c.plan_request(p, pricing))
+        parts = self._reserve_plan(c.plan_request(p, pricing), items)  # the items read once too
         return c.PreparedOrder(pricing, member_id, parts)
 
     @activity.defn(name=c.HOLD_COUPONS)
@@ -157,10 +159,16 @@ class OrderActivities:
     def plan_and_reserve(self, plan: c.PlanRequest) -> list[PlannedPart]:
         """Plan on a snapshot, reserve atomically; on a conflict plan again, a bounded number of
         times. Either every part is reserved, or nothing is."""
+        return self._reserve_plan(plan, {})
+
+    def _reserve_plan(
+        self, plan: c.PlanRequest, known: dict[str, CatalogItem]
+    ) -> list[PlannedPart]:
+        """`plan_and_reserve`, given the catalogue items the caller has read already."""
         req = plan.request
         lines = plan.lines or req.lines
         try:
-            return self._plan_and_reserve(plan, lines)
+            return self._plan_and_reserve(plan, lines, known)
         except InsufficientStock as err:
             short = set(err.details.get("skus", []))
             gifts_only = short and short <= set(plan.gift_skus) - {ln.sku for ln in req.lines}
@@ -169,17 +177,20 @@ class OrderActivities:
             # A gift that is out of stock is dropped; the order goes on without it.
             kept = [ln for ln in lines if ln.sku not in short]
             try:
-                return self._plan_and_reserve(plan, kept)
+                return self._plan_and_reserve(plan, kept, known)
             except DomainError as again:
                 raise business_error(again) from again
         except DomainError as err:
             raise business_error(err) from err
 
-    def _plan_and_reserve(self, plan: c.PlanRequest, lines: list[LineRequest]) -> list[PlannedPart]:
+    def _plan_and_reserve(
+        self, plan: c.PlanRequest, lines: list[LineRequest], known: dict[str, CatalogItem]
+    ) -> list[PlannedPart]:
         req = plan.request
         day = date.fromisoformat(plan.day)
         skus = sorted({ln.sku for ln in lines})
-        items = self.catalog.catalog_items(skus)
+        missing = [sku for sku in skus if sku not in known]  # gifts the price added, say
+        items = (known | self.catalog.catalog_items(missing)) if missing else known
         if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
             self.inventory.require_location(req.fulfilment.location_id)
         channel_rule = self.catalog.channel_rule(req.channel)

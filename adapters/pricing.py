@@ -11,7 +11,7 @@ from adapters.members import MemberRepository
 from adapters.promotions import CouponBook, PromotionRepository
 from adapters.tables import Member
 from domain.orders import OrderRequest, Pricing
-from domain.pricing import PricingContext, price
+from domain.pricing import CatalogItem, PricingContext, price
 
 
 class PricingService:
@@ -25,8 +25,16 @@ class PricingService:
         member = self.members.by_phone(req.member_phone) if req.member_phone else None
         return self.quote_for(req, member, at=at)
 
-    def quote_for(self, req: OrderRequest, member: Member | None, *, at: datetime) -> Pricing:
-        """The price for `member`, already looked up by the order's phone (None: no member)."""
+    def quote_for(
+        self,
+        req: OrderRequest,
+        member: Member | None,
+        *,
+        at: datetime,
+        items: dict[str, CatalogItem] | None = None,
+    ) -> Pricing:
+        """The price for `member`, already looked up by the order's phone (None: no member);
+        `items`: the catalogue items of the order's SKUs, when the caller has read them."""
         coupon_promotions = self.coupons.promotions_for(
             req.coupon_codes, member_phone=member.phone if member else req.member_phone, at=at
         )
@@ -41,5 +49,6 @@ class PricingService:
             points_to_redeem=req.points_to_redeem,
             points_balance=member.points if member else 0,
         )
-        items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
+        if items is None:
+            items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
         return price(req.lines, items, rules, ctx)
