@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlmodel import select
 
 from adapters.db import read_scope, session_scope
@@ -91,7 +91,8 @@ class CatalogRepository:
             }
 
 
-def site_of(row: Location, *, quota_used: int = 0) -> Site:
+def site_of(row: Location | Row[Any], *, quota_used: int = 0) -> Site:
+    """A location as routing sees it, from its model or a plain row of its table."""
     quota_left = None if row.daily_quota is None else row.daily_quota - quota_used
     return Site(
         location_id=row.location_id,

@@ -27,6 +27,9 @@ class StockSnapshot:
 
 
 MOVEMENTS: Table = StockMovement.__table__  # type: ignore[attr-defined]
+STOCK: Table = Stock.__table__  # type: ignore[attr-defined]
+LOCATIONS: Table = Location.__table__  # type: ignore[attr-defined]
+DISPATCH: Table = DailyDispatch.__table__  # type: ignore[attr-defined]
 
 
 def _has_movement(s: Session, key: str) -> bool:
@@ -50,21 +53,24 @@ class InventoryRepository:
             return s.get(Stock, (location_id, sku))
 
     def snapshot(self, skus: list[str], *, day: date) -> StockSnapshot:
-        """Sites and available stock of `skus`, for planning."""
+        """Sites and available stock of `skus`, for planning (plain rows: every order reads
+        every location, and building ORM objects for them cost more than the reads)."""
         with read_scope(self.engine) as s:
+            dispatch = sa_select(DISPATCH.c.location_id, DISPATCH.c.parts)
             used = {
-                d.location_id: d.parts
-                for d in s.exec(select(DailyDispatch).where(DailyDispatch.day == day.isoformat()))
+                loc: parts
+                for loc, parts in s.execute(dispatch.where(DISPATCH.c.day == day.isoformat()))
             }
             sites = [
                 site_of(loc, quota_used=used.get(loc.location_id, 0))
-                for loc in s.exec(select(Location).order_by(Location.location_id))
+                for loc in s.execute(sa_select(LOCATIONS).order_by(LOCATIONS.c.location_id))
             ]
-            rows = s.exec(select(Stock).where(Stock.sku.in_(skus)))  # type: ignore[attr-defined]
-            available = {
-                (r.location_id, r.sku): max(0, r.on_hand - r.reserved - r.safety_stock)
-                for r in rows
-            }
+            stock = sa_select(
+                STOCK.c.location_id,
+                STOCK.c.sku,
+                STOCK.c.on_hand - STOCK.c.reserved - STOCK.c.safety_stock,
+            ).where(STOCK.c.sku.in_(skus))
+            available = {(loc, sku): max(0, n) for loc, sku, n in s.execute(stock)}
             return StockSnapshot(sites, available)
 
     def sellable(
