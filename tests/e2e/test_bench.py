@@ -20,19 +20,30 @@ LAST_LINE = re.compile(
 )
 
 
-def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "BENCH_"))}
-    env["OMS_HOME"] = str(tmp_path / "home")
+def run_bench(module: str, *args: str, home: Path | None = None, timeout: float = 300) -> str:
+    """Run `python -m benchmarks.<module> args` from the repository; its output, once it passed.
+    With `home`, the run gets its own OMS_HOME and none of the caller's OMS_ or BENCH_ settings."""
+    env = None
+    if home is not None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "BENCH_"))}
+        env["OMS_HOME"] = str(home)
     run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.full_stack", "--orders", "12", "--channels", "4"],
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    last = run.stdout.strip().splitlines()[-1]
+    return run.stdout
+
+
+def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    stdout = run_bench(
+        "full_stack", "--orders", "12", "--channels", "4", home=tmp_path / "home", timeout=600
+    )
+    last = stdout.strip().splitlines()[-1]
     assert LAST_LINE.match(last), last
     out = tmp_path / "home" / "bench"
     result = json.loads((out / "result.json").read_text())
@@ -52,19 +63,11 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
 def test_the_in_flight_run_parks_its_orders_and_probes_latency_around_them(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "BENCH_"))}
-    env["OMS_HOME"] = str(tmp_path / "home")
     args = ["--orders", "6", "--channels", "3", "--paced-share", "0"]
-    run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.full_stack", *args, "--in-flight", "9", "--probe", "5"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    stdout = run_bench(
+        "full_stack", *args, "--in-flight", "9", "--probe", "5", home=tmp_path / "home", timeout=600
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert LAST_LINE.match(run.stdout.strip().splitlines()[-1])
+    assert LAST_LINE.match(stdout.strip().splitlines()[-1])
     result = json.loads((tmp_path / "home" / "bench" / "result-in-flight.json").read_text())
     assert result["in_flight"] == 9
     assert result["in_flight_failures"] == 0
@@ -77,15 +80,7 @@ def test_the_in_flight_run_parks_its_orders_and_probes_latency_around_them(
 
 
 def test_the_primitives_benchmark_runs_every_shape() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.primitives", "--n", "4"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    shapes, steps = run.stdout.strip().split("\n\n")
+    shapes, steps = run_bench("primitives", "--n", "4").strip().split("\n\n")
     rows = {ln.split()[0]: [float(v) for v in ln.split()[1:]] for ln in shapes.splitlines()[1:]}
     assert set(rows) == {
         "skeleton", "updates", "updates+upserts", "updates+timers", "child", "updates+http"
@@ -102,15 +97,7 @@ def test_the_primitives_benchmark_runs_every_shape() -> None:
 
 
 def test_the_steps_benchmark_runs_an_order_s_database_steps() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.steps", "--n", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    rows = [ln.rsplit(None, 1) for ln in run.stdout.strip().splitlines()[1:]]
+    rows = [ln.rsplit(None, 1) for ln in run_bench("steps", "--n", "3").strip().splitlines()[1:]]
     figures = {name.strip(): float(ms) for name, ms in rows}
     assert len(figures) == 8 and all(ms > 0 for ms in figures.values())
     total = figures.pop("an order, these steps together")
