@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
-.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean bench bench-pricing bench-routing bench-primitives bench-steps
+.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean reconcile repair bench bench-pricing bench-routing bench-primitives bench-steps
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -55,6 +55,9 @@ clean:
 
 reconcile: install
 	$(BIN)/python -m workers.reconcile
+
+repair: install
+	$(BIN)/python -m workers.cli repair
 
 bench: install
 	$(BIN)/python -m benchmarks.full_stack $(BENCH_FLAGS)

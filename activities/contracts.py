@@ -1,5 +1,6 @@
-"""Activity names and inputs, shared by workflows (which call activities by name) and the
-activity implementations. No heavy imports: workflow modules load this in the sandbox."""
+"""Inputs and results of the activities, shared by the workflows that call them (by method
+reference) and the activity implementations (with `PaymentRecord` and `RecordedOrder` from the
+domain). No heavy imports: plain dataclasses."""
 
 from __future__ import annotations
 
@@ -7,41 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.orders import LineRequest, OrderRequest, PlannedPart, Pricing
+from domain.fulfilment import RecordedOrder
+from domain.orders import LineRequest, OrderRequest, PaymentRecord, PlannedPart, Pricing
 from domain.pricing import order_lines
 
-PRICE_ORDER = "price_order"
-ENSURE_MEMBER = "ensure_member"
-PLAN_AND_RESERVE = "plan_and_reserve"
-RECORD_ORDER = "record_order"
-PAY_STORED_VALUE = "pay_stored_value"
-RELEASE_STOCK = "release_stock"
-DEDUCT_STOCK = "deduct_stock"
-PROJECT_ORDER = "project_order"
-PROJECT_FULFILMENT = "project_fulfilment"
-PROJECT_PAYMENT = "project_payment"
-HOLD_COUPONS = "hold_coupons"
-RELEASE_COUPONS = "release_coupons"
-USE_COUPONS = "use_coupons"
-REDEEM_POINTS = "redeem_points"
-CREATE_PAYMENT = "create_payment"
-EARN_POINTS = "earn_points"
-RECORD_PARTS = "record_parts"
-RECORD_REFUND = "record_refund"
-EXECUTE_REFUND = "execute_refund"
-GIVE_BACK_COUPONS = "give_back_coupons"
-LOWER_CREDIT = "lower_credit"
-RECEIVE_RETURN = "receive_return"
-RECORD_SETTLEMENT = "record_settlement"
-EVALUATE_TIER = "evaluate_tier"
-RUN_STEPS = "run_steps"
-PREPARE_ORDER = "prepare_order"
+
+def order_workflow_id(order_id: str) -> str:
+    """The id of an order's workflow in Temporal."""
+    return f"order-{order_id}"
 
 
 @dataclass
-class Step:
-    """One database step (a named activity and its input) of a batch run as one local
-    activity."""
+class StepCall:
+    """One database step of a batch: an activity (by its name) and its input."""
 
     activity: str
     arg: Any
@@ -53,7 +32,162 @@ class Steps:
     local activity: one marker in the history and one trip through the worker instead of one
     each. Every step is idempotent, so a retry runs the batch again from the start."""
 
-    steps: list[Step]
+    steps: list[StepCall]
+
+
+@dataclass
+class PrepareOrder:
+    """An order to price, find the member of, plan and reserve, in one step."""
+
+    request: OrderRequest
+    at: datetime  # the workflow's clock: validity windows are judged at submission
+    min_credit_score: int = 60
+
+
+@dataclass
+class PreparedOrder:
+    """An order priced, its member (if one has that phone), its parts planned and their stock
+    reserved; or, for an order already recorded, what was recorded."""
+
+    pricing: Pricing
+    member_id: str | None
+    parts: list[PlannedPart]
+    recorded: RecordedOrder | None = None
+
+
+def plan_request(p: PrepareOrder, pricing: Pricing) -> PlanRequest:
+    """The plan of a priced order: its lines with the gifts the price added (which may be
+    dropped when out of stock)."""
+    gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
+    return PlanRequest(
+        p.request,
+        p.at.date().isoformat(),
+        p.min_credit_score,
+        lines=order_lines(pricing) if gift_skus else None,
+        gift_skus=gift_skus,
+    )
+
+
+@dataclass
+class PlanRequest:
+    request: OrderRequest
+    day: str  # ISO date of the workflow's clock: quotas are per day
+    min_credit_score: int = 60
+    excluded: list[str] = field(default_factory=list)
+    lines: list[LineRequest] | None = None  # what to reserve (gifts included); default: request
+    gift_skus: list[str] = field(default_factory=list)  # may be dropped when out of stock
+    id_prefix: str | None = None  # of the parts' fulfilment ids; default "<order>-F"
+
+
+@dataclass
+class RecordOrder:
+    request: OrderRequest
+    pricing: Pricing
+    parts: list[PlannedPart]
+    status: str
+    member_id: str | None
+    payment: PaymentRecord
+
+
+@dataclass
+class GatewayPayment:
+    order_id: str
+    payment_id: str
+    amount: int
+    method: str
+
+
+@dataclass
+class CouponMove:
+    order_id: str
+    codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PointsMove:
+    order_id: str
+    member_id: str
+    points: int
+
+
+@dataclass
+class StoredValuePayment:
+    order_id: str
+    member_id: str
+    amount: int
+    payment_id: str = ""
+
+
+@dataclass
+class StockChange:
+    order_id: str
+    parts: list[PlannedPart]
+    reason: str = ""
+    handed: dict[str, int] | None = None  # units that left per SKU (a short pick); None: all
+
+
+@dataclass
+class PartsRecord:
+    order_id: str
+    parts: list[PlannedPart]
+    why: str
+
+
+@dataclass
+class OrderProjection:
+    order_id: str
+    status: str
+    event: str
+    detail: str = ""
+
+
+@dataclass
+class FulfilmentProjection:
+    fulfilment_id: str
+    status: str
+    event: str
+    detail: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PaymentProjection:
+    order_id: str
+    payment: PaymentRecord
+    detail: str = ""
+
+
+@dataclass
+class Note:
+    """A line on the order's timeline, once per key."""
+
+    order_id: str
+    key: str
+    event: str
+    detail: str
+
+
+@dataclass
+class RefundOrder:
+    """Give back `amount` fen to the tender of `payment_id` and `points` to the member; keyed
+    by `refund_id`, so repeating it changes nothing."""
+
+    order_id: str
+    refund_id: str
+    payment_id: str
+    method: str
+    member_id: str | None
+    amount: int
+    points: int
+    reason: str
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RefundOutcome:
+    refund_id: str
+    status: str  # succeeded | failed (the tender refused it for good)
+    detail: str = ""
 
 
 @dataclass
@@ -97,145 +231,34 @@ class CreditPenalty:
     why: str
 
 
-RESTORE_POINTS = "restore_points"
-
-
 @dataclass
-class PriceRequest:
-    request: OrderRequest
-    at: datetime  # the workflow's clock: validity windows are judged at submission
-
-
-@dataclass
-class PrepareOrder:
-    """An order to price, find the member of, plan and reserve, in one step."""
-
-    request: OrderRequest
-    at: datetime  # the workflow's clock: validity windows are judged at submission
-    min_credit_score: int = 60
-
-
-def plan_request(p: PrepareOrder, pricing: Pricing) -> PlanRequest:
-    """The plan of a priced order: its lines with the gifts the price added (which may be
-    dropped when out of stock)."""
-    gift_skus = sorted({ln.sku for ln in pricing.lines if ln.gift})
-    return PlanRequest(
-        p.request,
-        p.at.date().isoformat(),
-        p.min_credit_score,
-        lines=order_lines(pricing) if gift_skus else None,
-        gift_skus=gift_skus,
-    )
-
-
-@dataclass
-class PreparedOrder:
-    """An order priced, its member (found or created by phone), its parts planned and their
-    stock reserved."""
-
-    pricing: Pricing
-    member_id: str | None
-    parts: list[PlannedPart]
-
-
-@dataclass
-class GatewayPayment:
-    payment_id: str
-    amount: int
-    method: str
-
-
-@dataclass
-class CouponMove:
-    order_id: str
-    codes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PointsMove:
-    order_id: str
-    member_id: str
-    points: int
-
-
-@dataclass
-class PlanRequest:
-    request: OrderRequest
-    day: str  # ISO date of the workflow's clock: quotas are per day
-    min_credit_score: int = 60
-    excluded: list[str] = field(default_factory=list)
-    lines: list[LineRequest] | None = None  # what to reserve (gifts included); default: request
-    gift_skus: list[str] = field(default_factory=list)  # may be dropped when out of stock
-    id_prefix: str | None = None  # of the parts' fulfilment ids; default "<order>-F"
-
-
-@dataclass
-class RecordOrder:
-    request: OrderRequest
-    pricing: Pricing
-    parts: list[PlannedPart]
-    status: str
-    member_id: str | None
-    payment_id: str
-    payment_status: str
-
-
-@dataclass
-class RefundOrder:
-    """Give back `amount` fen to the order's tender and `points` to the member; keyed by
-    `refund_id`, so repeating it changes nothing."""
+class RepairPlan:
+    """What an order whose workflow ended early still owes: stock to release, payments to close
+    at the gateway, member rights to give back, a refund, settlement, and how it ends."""
 
     order_id: str
-    refund_id: str
-    payment_id: str
-    method: str
+    outcome: str  # "" (nothing to repair), cancelled or completed
+    release: StockChange | None = None
+    close: list[PaymentRecord] = field(default_factory=list)
+    coupons: str = ""  # "release" (never paid), "give_back" (paid, cancelled) or ""
+    restore_points: PointsMove | None = None  # points redeemed on an order never paid
+    refund: RefundOrder | None = None
+    settle: SettlementRecord | None = None
+    earn: PointsMove | None = None
+    stop: list[str] = field(default_factory=list)  # parts that end cancelled
+    delivered: list[str] = field(default_factory=list)  # shipped parts counted as delivered
+    member_id: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class LatePayment:
+    """A payment that succeeded after its order's workflow had closed: refunded in full."""
+
+    order_id: str
+    payment: PaymentRecord
     member_id: str | None
-    amount: int
-    points: int
     reason: str
-    lines: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class PartsRecord:
-    order_id: str
-    parts: list[PlannedPart]
-    why: str
-
-
-@dataclass
-class StoredValuePayment:
-    order_id: str
-    member_id: str
-    amount: int
-
-
-@dataclass
-class StockChange:
-    order_id: str
-    parts: list[PlannedPart]
-    reason: str = ""
-    handed: dict[str, int] | None = None  # units that left per SKU (a short pick); None: all
-
-
-@dataclass
-class OrderProjection:
-    order_id: str
-    status: str
-    event: str
-    detail: str = ""
-
-
-@dataclass
-class FulfilmentProjection:
-    fulfilment_id: str
-    status: str
-    event: str
-    detail: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class PaymentProjection:
-    payment_id: str
-    status: str
+__all__ = ["PaymentRecord", "RecordedOrder"]

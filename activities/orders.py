@@ -1,5 +1,5 @@
-"""Order activities: pricing, member lookup, planning with reservation, payment by stored value,
-stock moves, and projections into the read model."""
+"""Order activities: preparing an order (price, member, plan and reserve), recording it, stock
+moves, member rights, settlement, and the projections into the read model."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from activities import contracts as c
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settlement import SettlementLedger
 from domain.errors import DomainError, InsufficientStock
-from domain.orders import LineRequest, PlannedPart, Pricing
+from domain.fulfilment import FulfilmentState
+from domain.orders import LineRequest, PlannedPart
 from domain.pricing import CatalogItem
 from domain.routing import RoutingInput, plan_fulfilments
 
@@ -39,8 +41,10 @@ class OrderActivities:
         members: MemberRepository,
         read_model: ReadModel,
         pricing: PricingService,
+        codes: PickupCodes,
         settlement: SettlementLedger | None = None,
     ) -> None:
+        self.codes = codes
         self.pricing = pricing
         self.settlement = settlement or SettlementLedger(read_model.engine)
         self.catalog = catalog
@@ -50,121 +54,68 @@ class OrderActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         return [
-            self.price_order,
             self.prepare_order,
+            self.reserve_again,
+            self.record_order,
+            self.record_parts,
             self.hold_coupons,
             self.release_coupons,
             self.use_coupons,
+            self.give_back_coupons,
             self.redeem_points,
             self.restore_points,
             self.earn_points,
-            self.record_parts,
+            self.pay_stored_value,
+            self.release_stock,
+            self.deduct_stock,
             self.lower_credit,
             self.receive_return,
             self.record_settlement,
             self.evaluate_tier,
-            self.ensure_member,
-            self.plan_and_reserve,
-            self.record_order,
-            self.pay_stored_value,
-            self.release_stock,
-            self.deduct_stock,
             self.project_order,
             self.project_fulfilment,
-            self.project_payment,
+            self.issue_pickup_code,
+            self.record_note,
         ]
 
-    @activity.defn(name=c.PRICE_ORDER)
-    def price_order(self, req: c.PriceRequest) -> Pricing:
-        try:
-            return self.pricing.quote(req.request, at=req.at)
-        except DomainError as err:
-            raise business_error(err) from err
+    # --- preparing and recording an order -------------------------------------------------
 
-    @activity.defn(name=c.PREPARE_ORDER)
+    @activity.defn
     def prepare_order(self, p: c.PrepareOrder) -> c.PreparedOrder:
-        """The order priced, its member found or created, its split planned and its stock
-        reserved (gifts with it, as far as there is stock for them), in one step."""
-        phone = p.request.member_phone
+        """The order priced for its member (if one has the phone), its split planned and its
+        stock reserved (gifts with it, as far as there is stock for them), in one step. An order
+        already recorded (its workflow was reset) gets back what was recorded instead."""
+        recalled = self.read_model.recall(p.request.order_id)
+        if recalled is not None:
+            pricing, parts, member_id, recorded = recalled
+            return c.PreparedOrder(pricing, member_id, parts, recorded)
+        req = p.request
         try:
-            member = self.members.by_phone(phone) if phone else None  # read once, for both uses
-            items = self.catalog.catalog_items(sorted({ln.sku for ln in p.request.lines}))
-            pricing = self.pricing.quote_for(p.request, member, at=p.at, items=items)
+            if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
+                self.catalog.require_pickup(req.fulfilment.location_id, channel=req.channel)
+            member = self.members.by_phone(req.member_phone) if req.member_phone else None
+            items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
+            pricing = self.pricing.quote_for(req, member, at=p.at, items=items)
         except DomainError as err:
             raise business_error(err) from err
-        member_id = member.member_id if member else (self.ensure_member(phone) if phone else None)
-        parts = self._reserve_plan(c.plan_request(p, pricing), items)  # the items read once too
-        return c.PreparedOrder(pricing, member_id, parts)
+        parts = self._reserve_plan(c.plan_request(p, pricing), items)  # the items read once
+        return c.PreparedOrder(pricing, member.member_id if member else None, parts)
 
-    @activity.defn(name=c.HOLD_COUPONS)
-    def hold_coupons(self, move: c.CouponMove) -> None:
-        try:
-            self.pricing.coupons.hold(move.order_id, move.codes)
-        except DomainError as err:
-            raise business_error(err) from err
-
-    @activity.defn(name=c.RELEASE_COUPONS)
-    def release_coupons(self, move: c.CouponMove) -> None:
-        self.pricing.coupons.release(move.order_id)
-
-    @activity.defn(name=c.USE_COUPONS)
-    def use_coupons(self, move: c.CouponMove) -> None:
-        self.pricing.coupons.use(move.order_id)
-
-    @activity.defn(name=c.REDEEM_POINTS)
-    def redeem_points(self, move: c.PointsMove) -> None:
-        try:
-            self.members.adjust_points(
-                move.member_id,
-                -move.points,
-                reason=f"redeemed on order {move.order_id}",
-                key=f"redeem:{move.order_id}",
-                kind="redeem",
-                order_id=move.order_id,
-            )
-        except DomainError as err:
-            raise business_error(err) from err
-
-    @activity.defn(name=c.EARN_POINTS)
-    def earn_points(self, move: c.PointsMove) -> None:
-        self.members.adjust_points(
-            move.member_id,
-            move.points,
-            reason=f"earned on order {move.order_id}",
-            key=f"earn:{move.order_id}",
-            kind="earn",
-            order_id=move.order_id,
-        )
-
-    @activity.defn(name=c.RESTORE_POINTS)
-    def restore_points(self, move: c.PointsMove) -> None:
-        self.members.adjust_points(
-            move.member_id,
-            move.points,
-            reason=f"order {move.order_id} not paid",
-            key=f"unredeem:{move.order_id}",
-            kind="reversal",
-            order_id=move.order_id,
-        )
-
-    @activity.defn(name=c.ENSURE_MEMBER)
-    def ensure_member(self, phone: str) -> str:
-        try:
-            member, _ = self.members.ensure(phone)
-            return member.member_id
-        except DomainError as err:
-            raise business_error(err) from err
-
-    @activity.defn(name=c.PLAN_AND_RESERVE)
-    def plan_and_reserve(self, plan: c.PlanRequest) -> list[PlannedPart]:
-        """Plan on a snapshot, reserve atomically; on a conflict plan again, a bounded number of
-        times. Either every part is reserved, or nothing is."""
+    @activity.defn
+    def reserve_again(self, plan: c.PlanRequest) -> list[PlannedPart]:
+        """A refused part's lines planned and reserved elsewhere (never at an excluded
+        location); the parts recorded under this id prefix if it was done before."""
+        prefix = plan.id_prefix or f"{plan.request.order_id}-F"
+        recorded = self.read_model.recorded_parts(plan.request.order_id, prefix=prefix)
+        if recorded:
+            return recorded
         return self._reserve_plan(plan, {})
 
     def _reserve_plan(
         self, plan: c.PlanRequest, known: dict[str, CatalogItem]
     ) -> list[PlannedPart]:
-        """`plan_and_reserve`, given the catalogue items the caller has read already."""
+        """Plan on a snapshot, reserve atomically; on a conflict plan again, a bounded number of
+        times. Either every part is reserved, or nothing is. Out-of-stock gifts are dropped."""
         req = plan.request
         lines = plan.lines or req.lines
         try:
@@ -174,7 +125,6 @@ class OrderActivities:
             gifts_only = short and short <= set(plan.gift_skus) - {ln.sku for ln in req.lines}
             if not gifts_only:
                 raise business_error(err) from err
-            # A gift that is out of stock is dropped; the order goes on without it.
             kept = [ln for ln in lines if ln.sku not in short]
             try:
                 return self._plan_and_reserve(plan, kept, known)
@@ -191,8 +141,6 @@ class OrderActivities:
         skus = sorted({ln.sku for ln in lines})
         missing = [sku for sku in skus if sku not in known]  # gifts the price added, say
         items = (known | self.catalog.catalog_items(missing)) if missing else known
-        if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
-            self.inventory.require_location(req.fulfilment.location_id)
         channel_rule = self.catalog.channel_rule(req.channel)
         for _ in range(RESERVE_ATTEMPTS):
             snap = self.inventory.snapshot(skus, day=day)
@@ -217,19 +165,108 @@ class OrderActivities:
             "stock kept changing while reserving; try again", details={"skus": skus}
         )
 
-    @activity.defn(name=c.RECORD_ORDER)
-    def record_order(self, rec: c.RecordOrder) -> None:
+    @activity.defn
+    def record_order(self, rec: c.RecordOrder) -> str | None:
+        """The order into the read model, its member created now if new (a refused order
+        creates none): the member's id."""
+        member_id = rec.member_id
+        if member_id is None and rec.request.member_phone:
+            try:
+                member_id = self.members.ensure(rec.request.member_phone)[0].member_id
+            except DomainError as err:
+                raise business_error(err) from err
         self.read_model.record_order(
             rec.request,
             rec.pricing,
             rec.parts,
             status=rec.status,
-            member_id=rec.member_id,
-            payment_id=rec.payment_id,
-            payment_status=rec.payment_status,
+            member_id=member_id,
+            payment=rec.payment,
+        )
+        return member_id
+
+    @activity.defn
+    def record_parts(self, rec: c.PartsRecord) -> None:
+        for part in rec.parts:
+            self.read_model.add_fulfilment(rec.order_id, part)
+            self.read_model.add_timeline(
+                rec.order_id,
+                key=f"{part.fulfilment_id}:routed",
+                event="rerouted",
+                detail=f"{rec.why}: {part.fulfilment_id} to {part.location_id}: "
+                + "; ".join(part.reasons[:3]),
+            )
+
+    # --- coupons and points ----------------------------------------------------------------
+
+    @activity.defn
+    def hold_coupons(self, move: c.CouponMove) -> None:
+        try:
+            self.pricing.coupons.hold(move.order_id, move.codes)
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn
+    def release_coupons(self, move: c.CouponMove) -> None:
+        self.pricing.coupons.release(move.order_id)
+
+    @activity.defn
+    def use_coupons(self, move: c.CouponMove) -> None:
+        self.pricing.coupons.use(move.order_id)
+
+    @activity.defn
+    def give_back_coupons(self, move: c.CouponMove) -> None:
+        self.pricing.coupons.give_back(move.order_id)
+
+    @activity.defn
+    def redeem_points(self, move: c.PointsMove) -> None:
+        try:
+            self._points(move, -move.points, "redeem", f"redeemed on order {move.order_id}")
+        except DomainError as err:
+            raise business_error(err) from err
+
+    @activity.defn
+    def restore_points(self, move: c.PointsMove) -> None:
+        self._points(move, move.points, "reversal", f"order {move.order_id} not paid", "unredeem")
+
+    @activity.defn
+    def earn_points(self, move: c.PointsMove) -> None:
+        self._points(move, move.points, "earn", f"earned on order {move.order_id}")
+
+    def _points(
+        self, move: c.PointsMove, delta: int, kind: str, reason: str, key: str | None = None
+    ) -> None:
+        self.members.adjust_points(
+            move.member_id,
+            delta,
+            reason=reason,
+            key=f"{key or kind}:{move.order_id}",
+            kind=kind,
+            order_id=move.order_id,
         )
 
-    @activity.defn(name=c.RECEIVE_RETURN)
+    @activity.defn
+    def pay_stored_value(self, pay: c.StoredValuePayment) -> None:
+        try:
+            self.members.pay_stored_value(
+                pay.member_id, pay.amount, key=f"pay:{pay.order_id}", order_id=pay.order_id
+            )
+        except DomainError as err:
+            raise business_error(err) from err
+
+    # --- stock -------------------------------------------------------------------------------
+
+    @activity.defn
+    def release_stock(self, change: c.StockChange) -> None:
+        for part in change.parts:
+            self.inventory.release(change.order_id, part, reason=change.reason or "release")
+
+    @activity.defn
+    def deduct_stock(self, change: c.StockChange) -> None:
+        for part in change.parts:
+            self.inventory.deduct(change.order_id, part, handed=change.handed)
+
+    @activity.defn
     def receive_return(self, r: c.ReturnReceipt) -> None:
         for location_id, sku, qty in r.receiving:
             self.inventory.restock(
@@ -238,10 +275,7 @@ class OrderActivities:
         taken = 0
         if r.member_id and r.points_back:
             taken = self.members.take_back_points(
-                r.member_id,
-                r.points_back,
-                key=f"return-points:{r.refund_id}",
-                order_id=r.order_id,
+                r.member_id, r.points_back, key=f"return-points:{r.refund_id}", order_id=r.order_id
             )
         goods = ", ".join(f"{sku} x{qty} to {loc}" for loc, sku, qty in r.receiving)
         self.read_model.add_timeline(
@@ -251,7 +285,13 @@ class OrderActivities:
             detail=f"{r.refund_id}: {goods}; {taken} earned points taken back",
         )
 
-    @activity.defn(name=c.RECORD_SETTLEMENT)
+    # --- stores, settlement, tiers ---------------------------------------------------------
+
+    @activity.defn
+    def lower_credit(self, p: c.CreditPenalty) -> None:
+        self.catalog.lower_credit(p.location_id, p.points, key=p.key, why=p.why)
+
+    @activity.defn
     def record_settlement(self, r: c.SettlementRecord) -> None:
         self.settlement.settle(
             r.order_id,
@@ -264,7 +304,7 @@ class OrderActivities:
             fulfillers=[(f"location:{loc}", w) for loc, w in r.fulfillers],
         )
 
-    @activity.defn(name=c.EVALUATE_TIER)
+    @activity.defn
     def evaluate_tier(self, t: c.TierCheck) -> str:
         """The member's tier after this order: upgraded when the rolling 12-month spend reached
         a higher threshold."""
@@ -278,54 +318,30 @@ class OrderActivities:
             )
         return after
 
-    @activity.defn(name=c.LOWER_CREDIT)
-    def lower_credit(self, p: c.CreditPenalty) -> None:
-        self.catalog.lower_credit(p.location_id, p.points, key=p.key, why=p.why)
+    # --- projections -----------------------------------------------------------------------
 
-    @activity.defn(name=c.RECORD_PARTS)
-    def record_parts(self, rec: c.PartsRecord) -> None:
-        for part in rec.parts:
-            self.read_model.add_fulfilment(rec.order_id, part)
-            self.read_model.add_timeline(
-                rec.order_id,
-                key=f"{part.fulfilment_id}:routed",
-                event="rerouted",
-                detail=f"{rec.why}: {part.fulfilment_id} to {part.location_id}: "
-                + "; ".join(part.reasons[:3]),
-            )
-
-    @activity.defn(name=c.PAY_STORED_VALUE)
-    def pay_stored_value(self, pay: c.StoredValuePayment) -> None:
-        try:
-            self.members.pay_stored_value(
-                pay.member_id, pay.amount, key=f"pay:{pay.order_id}", order_id=pay.order_id
-            )
-        except DomainError as err:
-            raise business_error(err) from err
-
-    @activity.defn(name=c.RELEASE_STOCK)
-    def release_stock(self, change: c.StockChange) -> None:
-        for part in change.parts:
-            self.inventory.release(change.order_id, part, reason=change.reason or "release")
-
-    @activity.defn(name=c.DEDUCT_STOCK)
-    def deduct_stock(self, change: c.StockChange) -> None:
-        for part in change.parts:
-            self.inventory.deduct(change.order_id, part, handed=change.handed)
-
-    @activity.defn(name=c.PROJECT_ORDER)
+    @activity.defn
     def project_order(self, p: c.OrderProjection) -> None:
         self.read_model.set_order_status(p.order_id, p.status, event=p.event, detail=p.detail)
 
-    @activity.defn(name=c.PROJECT_FULFILMENT)
-    def project_fulfilment(self, p: c.FulfilmentProjection) -> None:
-        self.read_model.set_fulfilment(
+    @activity.defn
+    def project_fulfilment(self, p: c.FulfilmentProjection) -> FulfilmentState | None:
+        """The part's new status into the read model; the recorded part instead when the record
+        is further along (after a reset), so that the workflow catches up with it."""
+        return self.read_model.set_fulfilment(
             p.fulfilment_id, status=p.status, event=p.event, detail=p.detail, **p.fields
         )
 
-    @activity.defn(name=c.PROJECT_PAYMENT)
-    def project_payment(self, p: c.PaymentProjection) -> None:
-        self.read_model.set_payment(p.payment_id, p.status)
+    @activity.defn
+    def issue_pickup_code(self, fulfilment_id: str) -> str:
+        """The part's pickup code, kept in the read model as its hash: the hash."""
+        digest = self.codes.hash(fulfilment_id)
+        self.read_model.set_code_hash(fulfilment_id, digest)
+        return digest
+
+    @activity.defn
+    def record_note(self, n: c.Note) -> None:
+        self.read_model.add_timeline(n.order_id, key=n.key, event=n.event, detail=n.detail)
 
 
 __all__ = ["OrderActivities"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,11 +21,14 @@ class StepRunner:
     def __init__(self, activities: Sequence[Callable[..., Any]]) -> None:
         self.steps: dict[str, tuple[Callable[..., Any], TypeAdapter[Any]]] = {}
         for fn in activities:
-            defn = activity._Definition.must_from_callable(fn)
-            if defn.name and defn.arg_types and not defn.is_async:
-                self.steps[defn.name] = (fn, TypeAdapter(defn.arg_types[0]))
+            if inspect.iscoroutinefunction(fn):
+                continue
+            params = list(inspect.signature(fn).parameters)
+            if len(params) == 1:
+                arg_type = typing.get_type_hints(fn)[params[0]]
+                self.steps[fn.__name__] = (fn, TypeAdapter(arg_type))
 
-    @activity.defn(name=c.RUN_STEPS)
+    @activity.defn
     def run_steps(self, batch: c.Steps) -> list[Any]:
         results = []
         for step in batch.steps:

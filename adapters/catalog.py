@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from adapters.db import read_scope, session_scope
 from adapters.tables import ChannelConfig, CreditEvent, Location, Sku, utcnow
+from domain.errors import LocationNotAvailable, NotFound
 from domain.pricing import CatalogItem
 from domain.routing import ChannelRule, Site
 
@@ -65,6 +66,29 @@ class CatalogRepository:
             row.credit_score = max(0, row.credit_score - points)
             s.add(row)
             s.add(CreditEvent(key=key, location_id=location_id, delta=-points, why=why))
+
+    def require_pickup(self, location_id: str, *, channel: str) -> None:
+        """A location where this channel's members may pick up: it exists, offers pickup, and
+        the channel may sell from it."""
+        with read_scope(self.engine) as s:
+            row = s.get(Location, location_id)
+            if row is None:
+                raise NotFound(f"location {location_id} does not exist")
+            config = s.get(ChannelConfig, channel)
+        if not row.pickup:
+            raise LocationNotAvailable(
+                f"location {location_id} offers no pickup: choose a location with pickup: true "
+                "(GET /v1/locations?pickup=true), or ask for delivery",
+                details={"location_id": location_id, "field": "fulfilment.location_id"},
+            )
+        rule = channel_rule_of(config) if config is not None else None
+        refused = rule.refuses(site_of(row), None) if rule is not None else None
+        if refused is not None:
+            raise LocationNotAvailable(
+                f"channel {channel} does not sell from location {location_id} ({refused}): "
+                "choose one of GET /v1/locations",
+                details={"location_id": location_id, "field": "fulfilment.location_id"},
+            )
 
     def channel_rule(self, channel: str) -> ChannelRule | None:
         with read_scope(self.engine) as s:

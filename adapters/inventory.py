@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from adapters.catalog import site_of
 from adapters.db import read_scope, session_scope
 from adapters.tables import DailyDispatch, Location, Stock, StockMovement
-from domain.errors import InsufficientStock, NotFound
 from domain.orders import PlannedPart
 from domain.routing import Site
 
@@ -290,11 +289,6 @@ class InventoryRepository:
                 )
             )
 
-    def require_location(self, location_id: str) -> None:
-        with read_scope(self.engine) as s:
-            if s.get(Location, location_id) is None:
-                raise NotFound(f"location {location_id} does not exist")
-
     # --- helpers ---------------------------------------------------------------------------
 
     @staticmethod
@@ -317,8 +311,3 @@ class InventoryRepository:
     def _movement(kind: str, location_id: str, sku: str, **kw: object) -> StockMovement:
         key = kw.pop("key", None) or f"{kind}:{location_id}:{sku}:{uuid.uuid4().hex}"
         return StockMovement(kind=kind, location_id=location_id, sku=sku, key=key, **kw)  # type: ignore[arg-type]
-
-
-def raise_if_short(ok: bool, skus: list[str]) -> None:
-    if not ok:
-        raise InsufficientStock("stock changed while reserving", details={"skus": skus})

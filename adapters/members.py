@@ -23,7 +23,13 @@ from adapters.tables import (
     utcnow,
 )
 from domain.errors import InvalidRequest, NotFound
-from domain.members import member_id_for, normalise_phone, upgraded_tier
+from domain.members import normalise_phone, upgraded_tier
+
+
+def new_member_id() -> str:
+    """A random member id: nothing about the member (the phone least of all) can be read from
+    it or guessed into it."""
+    return "M" + uuid.uuid4().hex[:16].upper()
 
 
 class MemberRepository:
@@ -46,7 +52,7 @@ class MemberRepository:
             return existing, False
         try:
             with session_scope(self.engine) as s:
-                row = Member(member_id=member_id_for(norm), phone=norm, name=name, tier=tier)
+                row = Member(member_id=new_member_id(), phone=norm, name=name, tier=tier)
                 s.add(row)
             return row, True
         except IntegrityError:  # created concurrently

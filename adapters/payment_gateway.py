@@ -23,6 +23,14 @@ class GatewayUnavailable(Exception):
     """The gateway failed or timed out; the call may be retried with the same key."""
 
 
+class RefundRefused(Exception):
+    """The gateway refused a refund for good (the payment is not refundable, say)."""
+
+
+class PaymentClosed(Exception):
+    """The payment was closed at the gateway: it can no longer succeed."""
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
     event_id: str
@@ -39,7 +47,11 @@ class PaymentGateway(Protocol):
 
     def refund(self, *, refund_id: str, payment_id: str, amount: int) -> dict[str, Any]: ...
 
-    def drive(self, payment_id: str, outcome: str) -> dict[str, Any]: ...
+    def close(self, payment_id: str) -> str: ...
+
+    def payments(self) -> list[dict[str, Any]]: ...
+
+    def drive(self, payment_id: str, outcome: str, *, force: bool = False) -> dict[str, Any]: ...
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -104,15 +116,56 @@ class HttpPaymentGateway:
         )
 
     def refund(self, *, refund_id: str, payment_id: str, amount: int) -> dict[str, Any]:
-        return self._post(
-            "/refunds",
-            {"refund_id": refund_id, "payment_id": payment_id, "amount": amount},
-            key=f"refund:{refund_id}",
-        )
+        try:
+            return self._post(
+                "/refunds",
+                {"refund_id": refund_id, "payment_id": payment_id, "amount": amount},
+                key=f"refund:{refund_id}",
+            )
+        except httpx.HTTPStatusError as exc:
+            raise RefundRefused(_reason(exc.response)) from exc
 
-    def drive(self, payment_id: str, outcome: str) -> dict[str, Any]:
-        return self._post(
-            f"/payments/{payment_id}/complete",
-            {"outcome": outcome},
-            key=f"drive:{payment_id}:{outcome}",
-        )
+    def close(self, payment_id: str) -> str:
+        """Close a payment so that it can no longer succeed: "closed", or the status it already
+        had ("succeeded": too late, the member was charged; "failed")."""
+        try:
+            return str(
+                self._post(f"/payments/{payment_id}/close", {}, key=f"close:{payment_id}")["status"]
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return "closed"  # never reached the gateway: nothing can succeed
+            if exc.response.status_code == 409:
+                return str(exc.response.json().get("status", "succeeded"))
+            raise
+
+    def payments(self) -> list[dict[str, Any]]:
+        """Every payment the gateway knows, with its status and what was refunded of it (the
+        gateway's bill, for reconciliation)."""
+        try:
+            r = self.client.get("/payments")
+        except httpx.HTTPError as exc:
+            raise GatewayUnavailable(f"/payments: {type(exc).__name__}") from exc
+        r.raise_for_status()
+        return list(r.json()["payments"])
+
+    def drive(self, payment_id: str, outcome: str, *, force: bool = False) -> dict[str, Any]:
+        """Tell the simulated gateway how a payment ends (`force`: even a closed one, as a real
+        gateway's late notice would)."""
+        try:
+            return self._post(
+                f"/payments/{payment_id}/complete",
+                {"outcome": outcome, "force": force},
+                key=f"drive:{payment_id}:{outcome}",
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 409:
+                raise PaymentClosed(_reason(exc.response)) from exc
+            raise
+
+
+def _reason(r: httpx.Response) -> str:
+    try:
+        return str(r.json().get("error", r.text))
+    except ValueError:
+        return r.text[:200]

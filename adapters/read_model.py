@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Table, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -25,13 +27,53 @@ from adapters.tables import (
     WebhookEvent,
     utcnow,
 )
-from domain.errors import InvalidRequest
-from domain.orders import OrderRequest, PlannedPart, PricedLine, Pricing
+from domain.errors import InvalidRequest, InvalidTransition, NotFound
+from domain.fulfilment import (
+    FulfilmentState,
+    RecordedOrder,
+    is_behind,
+    statuses_not_ahead_of,
+)
+from domain.orders import (
+    LineRequest,
+    OrderRequest,
+    PaymentRecord,
+    PlannedPart,
+    PricedLine,
+    Pricing,
+    statuses_before,
+)
 
 # the tables behind the models, for plain (Core) statements on hot paths
 ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
 FULFILMENTS: Table = Fulfilment.__table__  # type: ignore[attr-defined]
 TIMELINE: Table = TimelineEvent.__table__  # type: ignore[attr-defined]
+_PRICING = TypeAdapter(Pricing)
+_PARTS = TypeAdapter(list[PlannedPart])
+
+
+@dataclass
+class RefundRecord:
+    refund_id: str
+    amount: int
+    status: str
+    payment_id: str | None
+    lines: list[dict[str, Any]]
+
+
+@dataclass
+class RepairView:
+    """What the read model holds of an order, for its repair."""
+
+    status: str
+    channel: str
+    member_id: str | None
+    coupon_codes: list[str]
+    pricing: Pricing
+    planned: list[PlannedPart]  # every part, rerouted ones included
+    parts: list[FulfilmentState]
+    payments: list[PaymentRecord]
+    refunds: list[RefundRecord]
 
 
 class ReadModel:
@@ -48,8 +90,7 @@ class ReadModel:
         *,
         status: str,
         member_id: str | None,
-        payment_id: str,
-        payment_status: str,
+        payment: PaymentRecord,
     ) -> None:
         with session_scope(self.engine) as s:
             if s.get(Order, req.order_id) is not None:
@@ -71,6 +112,7 @@ class ReadModel:
                     points_amount=pricing.points_amount,
                     applied_promotions=[asdict(p) for p in pricing.applied_promotions],
                     request=asdict(req),
+                    plan={"pricing": asdict(pricing), "parts": [asdict(p) for p in parts]},
                 )
             )
             s.flush()
@@ -93,11 +135,11 @@ class ReadModel:
                 s.add(_fulfilment_row(req.order_id, part))
             s.add(
                 Payment(
-                    payment_id=payment_id,
+                    payment_id=payment.payment_id,
                     order_id=req.order_id,
-                    method=req.payment_method,
-                    amount=pricing.payable_amount,
-                    status=payment_status,
+                    method=payment.method,
+                    amount=payment.amount,
+                    status=payment.status,
                 )
             )
             submitted = f"{len(pricing.lines)} lines, payable {pricing.payable_amount} fen"
@@ -120,36 +162,62 @@ class ReadModel:
             )
 
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
+        """The order's new status, and the event on its timeline; a record that is further
+        along (after a workflow reset) is left as it is."""
+        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+        if status == "cancelled":
+            values["cancel_reason"] = detail[:200]
         with session_scope(self.engine) as s:
             changed = s.execute(
                 update(ORDERS)
                 .where(ORDERS.c.order_id == order_id)
-                .values(status=status, updated_at=utcnow())
+                .where(ORDERS.c.status.in_(statuses_before(status)))
+                .values(**values)
             )
             if changed.rowcount:  # type: ignore[attr-defined]
                 _timeline(s, order_id, f"{order_id}:{event}", event, detail)
 
-    def set_payment(self, payment_id: str, status: str) -> None:
+    def record_payment(self, order_id: str, p: PaymentRecord, *, detail: str = "") -> None:
+        """A payment of the order, new or with a new status (a succeeded payment stays so), and
+        the event on the order's timeline."""
         with session_scope(self.engine) as s:
-            row = s.get(Payment, payment_id)
-            if row is not None:
-                row.status = status
+            row = s.get(Payment, p.payment_id)
+            if row is None:
+                s.add(
+                    Payment(
+                        payment_id=p.payment_id,
+                        order_id=order_id,
+                        method=p.method,
+                        amount=p.amount,
+                        status=p.status,
+                    )
+                )
+            elif row.status != "succeeded":
+                row.status = p.status
                 row.updated_at = utcnow()
                 s.add(row)
+            key = f"{p.payment_id}:{p.status}"
+            _timeline(s, order_id, key, f"payment_{p.status}", detail or key)
 
     def set_fulfilment(
         self, fulfilment_id: str, *, status: str, event: str, detail: str = "", **fields: Any
-    ) -> None:
+    ) -> FulfilmentState | None:
+        """The part's new status (and fields), and the event on the order's timeline. A record
+        further along (after a workflow reset) is left as it is, and returned."""
         with session_scope(self.engine) as s:
             t = FULFILMENTS  # plain table statements: no ORM work on this hot path
             changed = s.execute(
                 update(t)
                 .where(t.c.fulfilment_id == fulfilment_id)
+                .where(t.c.status.in_(["pending", *statuses_not_ahead_of(status)]))
                 .values(status=status, updated_at=utcnow(), **fields)
                 .returning(t.c.order_id, t.c.location_id)
             ).first()
             if changed is None:
-                return
+                row = s.execute(sa_select(t).where(t.c.fulfilment_id == fulfilment_id)).first()
+                if row is not None and is_behind(status, row.status):
+                    return _part_state(row)
+                return None
             order_id, location_id = changed
             _timeline(
                 s,
@@ -158,6 +226,92 @@ class ReadModel:
                 event,
                 detail or f"{fulfilment_id} at {location_id}: {status}",
             )
+            return None
+
+    def set_code_hash(self, fulfilment_id: str, code_hash: str) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(FULFILMENTS)
+                .where(FULFILMENTS.c.fulfilment_id == fulfilment_id)
+                .values(pickup_code_hash=code_hash)
+            )
+
+    def recall(
+        self, order_id: str
+    ) -> tuple[Pricing, list[PlannedPart], str | None, RecordedOrder] | None:
+        """An order already recorded: its pricing, its first plan, its member and what became
+        of it (payments, parts). None for an order not recorded yet."""
+        with read_scope(self.engine) as s:
+            order = s.get(Order, order_id)
+            if order is None or not order.plan:
+                return None
+            payments = [
+                PaymentRecord(p.payment_id, p.method, p.amount, p.status)
+                for p in s.exec(
+                    select(Payment)
+                    .where(Payment.order_id == order_id)
+                    .order_by(col(Payment.created_at), col(Payment.payment_id))
+                )
+            ]
+            rows = s.execute(sa_select(FULFILMENTS).where(FULFILMENTS.c.order_id == order_id))
+            recorded = RecordedOrder(
+                status=order.status,
+                cancel_reason=order.cancel_reason,
+                paid=next((p for p in payments if p.status == "succeeded"), None),
+                payments=payments,
+                parts=[_part_state(f) for f in rows],
+            )
+            pricing = _PRICING.validate_python(order.plan["pricing"])
+            planned = _PARTS.validate_python(order.plan["parts"])
+            return pricing, planned, order.member_id, recorded
+
+    def repair_view(self, order_id: str) -> RepairView | None:
+        found = self.recall(order_id)
+        if found is None:
+            return None
+        pricing, _, member_id, recorded = found
+        with read_scope(self.engine) as s:
+            order = s.get(Order, order_id)
+            assert order is not None
+            refunds = [
+                RefundRecord(r.refund_id, r.amount, r.status, r.payment_id, list(r.lines))
+                for r in s.exec(select(Refund).where(Refund.order_id == order_id))
+            ]
+            rows = s.execute(sa_select(FULFILMENTS).where(FULFILMENTS.c.order_id == order_id))
+            planned = [_planned(r) for r in rows]
+            return RepairView(
+                status=order.status,
+                channel=order.channel,
+                member_id=member_id,
+                coupon_codes=list(order.request.get("coupon_codes", [])),
+                pricing=pricing,
+                planned=planned,
+                parts=recorded.parts,
+                payments=recorded.payments,
+                refunds=refunds,
+            )
+
+    def open_orders(self, *, limit: int) -> list[str]:
+        """Orders not yet completed, cancelled or returned, oldest first."""
+        with read_scope(self.engine) as s:
+            rows = s.execute(
+                sa_select(ORDERS.c.order_id)
+                .where(ORDERS.c.status.not_in(("completed", "cancelled", "returned")))
+                .order_by(ORDERS.c.created_at)
+                .limit(limit)
+            )
+            return [r[0] for r in rows]
+
+    def recorded_parts(self, order_id: str, *, prefix: str) -> list[PlannedPart]:
+        """The order's parts whose ids start with `prefix` (a rerouting done before)."""
+        with read_scope(self.engine) as s:
+            rows = s.execute(
+                sa_select(FULFILMENTS)
+                .where(FULFILMENTS.c.order_id == order_id)
+                .where(FULFILMENTS.c.fulfilment_id.like(f"{prefix}-%"))
+                .order_by(FULFILMENTS.c.fulfilment_id)
+            )
+            return [_planned(r) for r in rows]
 
     def add_fulfilment(self, order_id: str, part: PlannedPart) -> None:
         with session_scope(self.engine) as s:
@@ -173,17 +327,26 @@ class ReadModel:
         reason: str,
         status: str,
         lines: list[dict[str, Any]],
+        payment_id: str | None = None,
+        detail: str = "",
     ) -> None:
+        """A refund, new or with its outcome; an outcome is never taken back to pending."""
         with session_scope(self.engine) as s:
-            row = s.get(Refund, refund_id) or Refund(
-                refund_id=refund_id,
-                order_id=order_id,
-                amount=amount,
-                reason=reason,
-                status=status,
-                lines=lines,
-            )
-            row.status = status
+            row = s.get(Refund, refund_id)
+            if row is None:
+                row = Refund(
+                    refund_id=refund_id,
+                    order_id=order_id,
+                    amount=amount,
+                    reason=reason,
+                    status=status,
+                    lines=lines,
+                    payment_id=payment_id,
+                    detail=detail,
+                )
+            elif row.status != "pending" or status == "pending":
+                return
+            row.status, row.detail = status, detail
             row.updated_at = utcnow()
             s.add(row)
 
@@ -200,10 +363,41 @@ class ReadModel:
                     "reason": r.reason,
                     "status": r.status,
                     "lines": r.lines,
+                    "detail": r.detail,
                     "created_at": r.created_at.isoformat(),
                 }
                 for r in s.exec(q)
             ]
+
+    def close_refund(self, refund_id: str, *, reason: str) -> Refund:
+        """Operations close a refund the tender refused for good (settled by hand, say): it
+        ends `closed`, with their reason; the money counts as given back."""
+        with session_scope(self.engine) as s:
+            row = s.get(Refund, refund_id)
+            if row is None:
+                raise NotFound(f"refund {refund_id} does not exist")
+            if row.status in ("succeeded", "closed"):
+                return row
+            if row.status != "failed":
+                raise InvalidTransition(
+                    f"refund {refund_id} is {row.status}: only a failed refund can be closed "
+                    "by hand (a pending one is still being retried)",
+                    details={"refund_id": refund_id, "status": row.status},
+                )
+            row.status, row.detail, row.updated_at = (
+                "closed",
+                f"closed by operations: {reason}",
+                utcnow(),
+            )
+            s.add(row)
+            _timeline(
+                s,
+                row.order_id,
+                f"{refund_id}:closed",
+                "refund_closed",
+                f"{refund_id}: {row.detail}",
+            )
+            return row
 
     def add_timeline(self, order_id: str, *, key: str, event: str, detail: str) -> None:
         with session_scope(self.engine) as s:
@@ -211,13 +405,11 @@ class ReadModel:
 
     # --- reads -----------------------------------------------------------------------------
 
-    def order_id_by_channel(self, channel: str, channel_order_id: str) -> str | None:
+    def order_request(self, order_id: str) -> dict[str, Any] | None:
+        """The request an order was placed with (to compare a resubmission with)."""
         with read_scope(self.engine) as s:
-            return s.exec(
-                select(Order.order_id).where(
-                    Order.channel == channel, Order.channel_order_id == channel_order_id
-                )
-            ).first()
+            row = s.get(Order, order_id)
+            return None if row is None else dict(row.request)
 
     def order_channel(self, order_id: str) -> str | None:
         with read_scope(self.engine) as s:
@@ -234,6 +426,17 @@ class ReadModel:
         with read_scope(self.engine) as s:
             row = s.get(Payment, payment_id)
             return None if row is None else (row.order_id, row.amount)
+
+    def payment(self, payment_id: str) -> tuple[PaymentRecord, str, str | None] | None:
+        """A payment, its order and the order's member."""
+        with read_scope(self.engine) as s:
+            row = s.get(Payment, payment_id)
+            if row is None:
+                return None
+            order = s.get(Order, row.order_id)
+            member = order.member_id if order else None
+            record = PaymentRecord(row.payment_id, row.method, row.amount, row.status)
+            return record, row.order_id, member
 
     def webhook_seen(self, event_id: str) -> bool:
         with read_scope(self.engine) as s:
@@ -357,10 +560,17 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
         .where(Fulfilment.order_id == o.order_id)
         .order_by(col(Fulfilment.fulfilment_id))
     )
-    payment = s.exec(select(Payment).where(Payment.order_id == o.order_id)).first()
-    refunds = s.exec(
-        select(Refund).where(Refund.order_id == o.order_id).order_by(col(Refund.created_at))
+    payments = list(
+        s.exec(
+            select(Payment)
+            .where(Payment.order_id == o.order_id)
+            .order_by(col(Payment.created_at), col(Payment.payment_id))
+        )
     )
+    refunds = list(
+        s.exec(select(Refund).where(Refund.order_id == o.order_id).order_by(col(Refund.created_at)))
+    )
+    payment = counted_payment(payments, refunds)
     timeline = s.exec(
         select(TimelineEvent)
         .where(TimelineEvent.order_id == o.order_id)
@@ -382,14 +592,8 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
             "payable_amount": o.payable_amount,
             "applied_promotions": o.applied_promotions,
         },
-        "payment": None
-        if payment is None
-        else {
-            "payment_id": payment.payment_id,
-            "method": payment.method,
-            "amount": payment.amount,
-            "status": payment.status,
-        },
+        "payment": None if payment is None else payment_view(payment),
+        "payments": [payment_view(p) for p in payments],
         "fulfilments": [fulfilment_view(f) for f in fulfilments],
         "refunds": [
             {
@@ -398,6 +602,7 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
                 "reason": r.reason,
                 "status": r.status,
                 "lines": r.lines,
+                "detail": r.detail,
             }
             for r in refunds
         ],
@@ -405,6 +610,27 @@ def _view(s: Session, o: Order) -> dict[str, Any]:
             {"at": t.at.isoformat(), "event": t.event, "detail": t.detail} for t in timeline
         ],
     }
+
+
+def late_refund_id(order_id: str, payment_id: str) -> str:
+    """The refund of a payment the order could not keep (it succeeded too late, or twice)."""
+    return f"R{order_id[1:]}-late-{payment_id}"
+
+
+def counted_payment(payments: list[Payment], refunds: list[Refund]) -> Payment | None:
+    """The payment the order shows: the one that paid it (not refunded as late), else the
+    latest one."""
+    late = {r.refund_id for r in refunds}
+    kept = [
+        p
+        for p in payments
+        if p.status == "succeeded" and late_refund_id(p.order_id, p.payment_id) not in late
+    ]
+    return kept[0] if kept else (payments[-1] if payments else None)
+
+
+def payment_view(p: Payment) -> dict[str, Any]:
+    return {"payment_id": p.payment_id, "method": p.method, "amount": p.amount, "status": p.status}
 
 
 def encode_cursor(at: datetime, order_id: str) -> str:
@@ -439,3 +665,29 @@ def line_view(ln: OrderLine | PricedLine) -> dict[str, Any]:
         "points_amount": ln.points_amount,
         "promotions": promotions,
     }
+
+
+def _planned(r: Any) -> PlannedPart:
+    """A part as planned, from its row of the fulfilment table."""
+    lines = [LineRequest(ln["sku"], ln["qty"]) for ln in r.lines]
+    return PlannedPart(r.fulfilment_id, r.location_id, r.mode, lines, list(r.reasons))
+
+
+def _part_state(row: Any) -> FulfilmentState:
+    """A part as the read model holds it (a row of the fulfilment table)."""
+    picked = [
+        LineRequest(ln["sku"], ln["picked_qty"])
+        for ln in row.lines
+        if ln.get("picked_qty") is not None
+    ]
+    return FulfilmentState(
+        fulfilment_id=row.fulfilment_id,
+        location_id=row.location_id,
+        mode=row.mode,
+        status="dispatched" if row.status == "pending" else row.status,
+        lines=[LineRequest(ln["sku"], ln["qty"]) for ln in row.lines],
+        picked=picked,
+        carrier=row.carrier or "",
+        tracking_no=row.tracking_no or "",
+        code_hash=row.pickup_code_hash or "",
+    )

@@ -8,14 +8,18 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain import policy
+from domain.policy import Timeouts
+
 SEARCH_ATTRIBUTES = {
     "OrderStatus": "Keyword",
     "Channel": "Keyword",
+    "ChannelOrderId": "Keyword",
     "MemberId": "Keyword",
     "LocationIds": "KeywordList",
     "OrderTotal": "Int",
-    "FulfilmentStatus": "Keyword",
     "PartStatuses": "KeywordList",
+    "RefusalReason": "Keyword",
 }
 
 
@@ -34,13 +38,15 @@ class Settings(BaseSettings):
     task_queue: str = "oms-orders"
     admin_token: str | None = None
     demo_data: bool = True
-    payment_timeout_s: int = 900
-    accept_timeout_s: int = 600
-    pickup_expiry_s: int = 3 * 24 * 3600
-    delivery_confirm_s: int = 7 * 24 * 3600
-    return_window_s: int = 7 * 24 * 3600
-    min_credit_score: int = 60
+    payment_timeout_s: int = policy.PAYMENT_TIMEOUT_S
+    accept_timeout_s: int = policy.ACCEPT_TIMEOUT_S
+    pickup_expiry_s: int = policy.PICKUP_EXPIRY_S
+    delivery_confirm_s: int = policy.DELIVERY_CONFIRM_S
+    return_window_s: int = policy.RETURN_WINDOW_S
+    min_credit_score: int = policy.MIN_CREDIT_SCORE
     payment_webhook_secret: str | None = None
+    pickup_code_secret: str | None = None
+    repair_every_s: int = 600  # how often the scheduled repair sweep runs
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8010
     gateway_url: str | None = None
@@ -65,6 +71,15 @@ class Settings(BaseSettings):
     @property
     def api_base_url(self) -> str:
         return self.api_url or f"http://127.0.0.1:{self.api_port}"
+
+    def timeouts(self) -> Timeouts:
+        return Timeouts(
+            payment_s=self.payment_timeout_s,
+            accept_s=self.accept_timeout_s,
+            pickup_expiry_s=self.pickup_expiry_s,
+            delivery_confirm_s=self.delivery_confirm_s,
+            return_window_s=self.return_window_s,
+        )
 
     def secret(self, name: str) -> str:
         """A secret from the environment; in dev, generated once and kept under `home`."""

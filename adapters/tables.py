@@ -217,6 +217,8 @@ class Order(SQLModel, table=True):
     points_amount: int = 0
     applied_promotions: list[dict[str, Any]] = json_col()
     request: dict[str, Any] = json_obj()
+    plan: dict[str, Any] = json_obj()  # the pricing and parts the workflow works from
+    cancel_reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -254,7 +256,8 @@ class Payment(SQLModel, table=True):
     order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
     method: str = Field(max_length=16)
     amount: int = Field(sa_type=BigInteger)
-    status: str = Field(max_length=16)  # pending, succeeded, failed, cancelled
+    status: str = Field(max_length=16)  # pending, succeeded, failed, closed
+    created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -263,8 +266,10 @@ class Refund(SQLModel, table=True):
     order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
     amount: int = Field(sa_type=BigInteger)
     reason: str = ""
-    status: str = Field(max_length=16)  # pending, succeeded, failed
+    status: str = Field(max_length=16)  # pending, succeeded, failed, closed
     lines: list[dict[str, Any]] = json_col()
+    payment_id: str | None = Field(default=None, max_length=64)
+    detail: str = ""  # the tender's answer, or how operations closed it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

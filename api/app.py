@@ -17,6 +17,7 @@ from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
@@ -74,6 +75,7 @@ def create_app(
         pricing=PricingService(engine),
         gateway=gateway or HttpPaymentGateway(settings.gateway_base_url),
         webhook_secret=settings.secret("payment_webhook_secret"),
+        pickup_codes=PickupCodes(settings.secret("pickup_code_secret")),
         connect=connect,
     )
     errors.install(app)

@@ -15,6 +15,7 @@ from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import PaymentGateway
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     settlement: SettlementLedger
     gateway: PaymentGateway
     webhook_secret: str
+    pickup_codes: PickupCodes
     connect: object  # async () -> Client
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

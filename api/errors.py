@@ -33,6 +33,14 @@ STATUS_BY_CODE = {
     "unavailable": 503,
     "payment_declined": 422,
     "payment_unavailable": 503,
+    "payment_closed": 409,
+    "duplicate_sku": 422,
+    "unknown_sku": 422,
+    "too_many_units": 422,
+    "location_not_available": 422,
+    "idempotency_conflict": 409,
+    "not_allowed_for_channel": 403,
+    "too_many_attempts": 429,
 }
 log = logging.getLogger("oms.api")
 

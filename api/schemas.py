@@ -249,3 +249,34 @@ class PickupIn(Strict):
 
 class PaymentSimIn(Strict):
     outcome: Literal["succeeded", "failed"]
+    force: bool = Field(
+        False,
+        description="Succeed even a payment that was closed, as a real gateway's late notice "
+        "would (to try what happens then).",
+    )
+
+
+class NewPaymentIn(Strict):
+    payment_method: PaymentMethod
+
+
+class RefundCloseIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+OrderStatusFilter = Literal[
+    "awaiting_payment", "paid", "fulfilling", "completed", "cancelled", "returned"
+]
+FulfilmentStatusFilter = Literal[
+    "pending",
+    "dispatched",
+    "accepted",
+    "picked",
+    "ready_for_pickup",
+    "shipped",
+    "delivered",
+    "picked_up",
+    "rejected",
+    "cancelled",
+    "expired",
+]

@@ -25,6 +25,7 @@ from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from domain.orders import Address, FulfilmentChoice, LineRequest, OrderRequest, PlannedPart
@@ -73,8 +74,12 @@ def steps(acts: OrderActivities, at: datetime) -> list[tuple[str, Callable[[Orde
                 p.parts,
                 "paid",
                 p.member_id,
-                f"PAY-{o.request.order_id}",
-                "paid",
+                c.PaymentRecord(
+                    f"PAY-{o.request.order_id}",
+                    "stored_value",
+                    p.pricing.payable_amount,
+                    "succeeded",
+                ),
             )
         )
         acts.pay_stored_value(
@@ -141,6 +146,7 @@ def main(n: int) -> None:
             members=members,
             read_model=ReadModel(engine),
             pricing=PricingService(engine),
+            codes=PickupCodes("bench"),
         )
         at = datetime.now(UTC)
         plan = steps(acts, at)

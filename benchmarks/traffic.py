@@ -32,6 +32,7 @@ SKUS = ["MILK-1L", "BREAD-WHITE", "APPLE-1KG", "EGGS-10"]
 STORES = ["S-HZ-01", "S-HZ-02"]
 PICKUP_STORE = "S-HZ-01"  # S-HZ-02 is a franchise with a daily quota of 200 parts
 CHANNELS = ["app", "miniprogram", "pos", "jd"]
+FIRST_PARTY = ("app", "miniprogram", "pos")  # a marketplace (jd) may not spend stored value
 
 
 class Watcher:
@@ -174,6 +175,7 @@ class Driver:
 
     async def submit(self, k: int, i: int, *, pickup: bool, gateway: bool) -> dict[str, Any]:
         channel, headers, member = self.channels[k]
+        gateway = gateway or channel not in FIRST_PARTY
         rnd = random.Random(i)
         body: dict[str, Any] = {
             "channel_order_id": f"bench-{uuid.uuid4().hex}",
@@ -242,7 +244,8 @@ class Driver:
             raise RuntimeError(f"{action}: {r.status_code} {r.text[:300]}")
 
     async def lifecycle(self, k: int, i: int, *, pickup: bool, gateway: bool, until: str) -> None:
-        _, headers, _ = self.channels[k]
+        channel, headers, _ = self.channels[k]
+        gateway = gateway or channel not in FIRST_PARTY
         order = await self.submit(k, i, pickup=pickup, gateway=gateway)
         oid = order["order_id"]
         if gateway:  # its parts reach the stores once the gateway's webhook has been received

@@ -56,6 +56,38 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class DuplicateSku(DomainError):
+    code = "duplicate_sku"
+
+
+class UnknownSku(DomainError):
+    code = "unknown_sku"
+
+
+class TooManyUnits(DomainError):
+    code = "too_many_units"
+
+
+class LocationNotAvailable(DomainError):
+    code = "location_not_available"
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+
+
+class NotAllowedForChannel(DomainError):
+    code = "not_allowed_for_channel"
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+
+class PaymentClosed(DomainError):
+    code = "payment_closed"
+
+
 ERROR_TYPES: dict[str, type[DomainError]] = {
     cls.code: cls
     for cls in (
@@ -69,6 +101,14 @@ ERROR_TYPES: dict[str, type[DomainError]] = {
         AlreadyShipped,
         WrongPickupCode,
         Conflict,
+        DuplicateSku,
+        UnknownSku,
+        TooManyUnits,
+        LocationNotAvailable,
+        IdempotencyConflict,
+        NotAllowedForChannel,
+        TooManyAttempts,
+        PaymentClosed,
     )
 }
 

@@ -53,8 +53,9 @@ def normalise_phone(raw: str) -> str:
     return ("+" + digits) if plus and not (len(digits) == 11 and digits[0] == "1") else digits
 
 
-def member_id_for(phone: str) -> str:
-    """A stable member id from the normalised phone, without exposing the number."""
-    import hashlib
+POINTS_PER_YUAN = 1  # members earn 1 point per full yuan paid, when the order completes
 
-    return "M" + hashlib.sha256(phone.encode()).hexdigest()[:12].upper()
+
+def points_earned(paid_amount: int) -> int:
+    """Points an order earns on what the member paid for it (less refunds), in fen."""
+    return max(0, paid_amount) // 100 * POINTS_PER_YUAN

@@ -1,13 +1,35 @@
-"""Order data: what a channel submits, how it is priced and split, and the order's statuses."""
+"""Order data: what a channel submits, how it is priced and split, and the rules on its lines."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-ORDER_STATUSES = ("awaiting_payment", "paid", "fulfilling", "completed", "cancelled", "returned")
-GATEWAY_METHODS = ("wechat", "alipay", "card")
-PAYMENT_METHODS = (*GATEWAY_METHODS, "stored_value", "cash")
+from domain.errors import DuplicateSku
+
+GATEWAY_METHODS = ("wechat", "alipay", "card")  # paid through the payment gateway
+
+# How far along each order status is. A record never goes back to an earlier status, and a
+# cancelled order never becomes anything else (nor does a completed one become cancelled).
+_ORDER_PROGRESS = {
+    "submitting": 0,
+    "awaiting_payment": 1,
+    "paid": 2,
+    "fulfilling": 3,
+    "completed": 4,
+    "returned": 5,
+    "cancelled": 4,
+}
+
+
+def statuses_before(status: str) -> list[str]:
+    """The recorded statuses an order may move to `status` from (itself included)."""
+    rank = _ORDER_PROGRESS.get(status, 0)
+    out = [s for s, r in _ORDER_PROGRESS.items() if r <= rank and s != "cancelled"]
+    if status == "cancelled":
+        out = [s for s in out if s != "completed"] + ["cancelled"]
+    return out
 
 
 @dataclass
@@ -83,6 +105,20 @@ class Pricing:
     applied_promotions: list[AppliedPromotion] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
 
+    def purchased(self) -> dict[str, int]:
+        """Units bought per SKU (gifts excluded)."""
+        return {ln.sku: ln.qty for ln in self.lines if not ln.gift}
+
+
+@dataclass
+class PaymentRecord:
+    """One payment of an order (an order may try several: one after another fails)."""
+
+    payment_id: str
+    method: str
+    amount: int
+    status: str  # pending, succeeded, failed, closed
+
 
 @dataclass
 class PlannedPart:
@@ -101,14 +137,6 @@ def order_id_for(channel: str, channel_order_id: str) -> str:
     return f"O{digest.upper()}"
 
 
-def order_workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
-
-
-def fulfilment_workflow_id(fulfilment_id: str) -> str:
-    return f"fulfilment-{fulfilment_id}"
-
-
 def merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
     """One line per SKU, quantities added, in first-seen order."""
     qty: dict[str, int] = {}
@@ -117,102 +145,27 @@ def merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
     return [LineRequest(sku=s, qty=q) for s, q in qty.items()]
 
 
-@dataclass
-class Timeouts:
-    payment_s: int = 900
-    accept_s: int = 600
-    pickup_expiry_s: int = 3 * 24 * 3600
-    delivery_confirm_s: int = 7 * 24 * 3600
-    return_window_s: int = 7 * 24 * 3600
+def require_distinct_skus(skus: Iterable[str]) -> None:
+    """A list of lines (an order, a quote, a pick, a return) names each SKU once."""
+    seen: set[str] = set()
+    for sku in skus:
+        if sku in seen:
+            raise DuplicateSku(
+                f"SKU {sku} is listed twice: give each SKU once, with its whole quantity",
+                details={"sku": sku},
+            )
+        seen.add(sku)
 
 
-@dataclass
-class ReturnRequest:
-    lines: list[LineRequest]
-    reason: str = ""
-
-
-# The version of the order workflows' command sequence an order is started with. It travels in
-# the workflow's input, so a change gated on it writes nothing to the history; orders started
-# before versions (0) go by the patch markers in their histories (`workflows/common.py`).
-#   1: every change made with patch markers before (payments through the gateway, points,
-#      refunds, short picks, credit, re-routing, returns, settlement, tiers); parts run in the
-#      order's own workflow (no child workflow per part: staff act through the order's `act`
-#      update, PartStatuses shows each part's status); database steps that follow one another
-#      in a workflow task run as one local activity (priced, the member found, planned and
-#      reserved; a stored-value payment with the order recorded and dispatched; paid and
-#      dispatched; completed with points, settlement and tier; a part's stock move with its
-#      status); search attributes upserted only when what they show changes
-#   2: the last part's final status (delivered or picked up, nothing short) is shown in
-#      Temporal with the order's completion, which follows in the same workflow task: one
-#      search-attribute upsert, a visibility write on the server, fewer per order
-WORKFLOW_VERSION = 2
-
-
-@dataclass
-class OrderInput:
-    """What an OrderWorkflow starts with."""
-
-    request: OrderRequest
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    min_credit_score: int = 60
-    version: int = 0  # WORKFLOW_VERSION when started; 0 in orders started before versions
-
-
-@dataclass
-class OrderAccepted:
-    """The answer to a submission: the order exists, priced, with its stock reserved."""
-
-    order_id: str
-    status: str
-    payable_amount: int
-    payment_id: str
-
-
-@dataclass
-class PaymentResult:
-    payment_id: str
-    outcome: str  # succeeded | failed
-    event_id: str = ""
-
-
-@dataclass
-class FulfilmentInput:
-    order_id: str
-    part: PlannedPart
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    version: int = 0  # the order's
-
-
-@dataclass
-class PartAction:
-    """A store action on one part of an order, sent to the order's workflow."""
-
-    fulfilment_id: str
-    action: StaffAction
-
-
-@dataclass
-class StaffAction:
-    """A store action on a fulfilment, as the API passes it to the workflow."""
-
-    action: str  # accept, reject, picked, ship, deliver, pickup
-    location_id: str | None = None  # the acting staff's location; None for admin
-    reason: str = ""
-    lines: list[LineRequest] = field(default_factory=list)
-    carrier: str = ""
-    tracking_no: str = ""
-    code: str = ""
-
-
-@dataclass
-class FulfilmentState:
-    fulfilment_id: str
-    location_id: str
-    mode: str
-    status: str
-    lines: list[LineRequest]
-    picked: list[LineRequest] = field(default_factory=list)
-    carrier: str = ""
-    tracking_no: str = ""
-    ended_by: str = ""  # the action that ended the part: reject, lapse, cancel, expire, ...
+def request_differences(first: dict[str, object], again: dict[str, object]) -> list[str]:
+    """The fields in which a resubmission (same channel order id) differs from the order
+    placed first (both as plain dicts of `OrderRequest`)."""
+    fields = (
+        "lines",
+        "fulfilment",
+        "payment_method",
+        "member_phone",
+        "coupon_codes",
+        "points_to_redeem",
+    )
+    return [name for name in fields if first.get(name) != again.get(name)]

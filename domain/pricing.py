@@ -370,3 +370,14 @@ def without_gifts(pricing: Pricing, skus: set[str]) -> Pricing:
 def order_lines(pricing: Pricing) -> list[LineRequest]:
     """What must be reserved: every priced line, gifts included."""
     return merge_lines([LineRequest(sku=ln.sku, qty=ln.qty) for ln in pricing.lines])
+
+
+def dropped_gifts(pricing: Pricing, planned: list[LineRequest]) -> set[str]:
+    """Gift SKUs the plan could not reserve (out of stock): the order goes on without them."""
+    wanted: dict[str, int] = {}
+    for ln in pricing.lines:
+        wanted[ln.sku] = wanted.get(ln.sku, 0) + ln.qty
+    got: dict[str, int] = {}
+    for pl in planned:
+        got[pl.sku] = got.get(pl.sku, 0) + pl.qty
+    return {ln.sku for ln in pricing.lines if ln.gift and got.get(ln.sku, 0) < wanted[ln.sku]}

@@ -19,13 +19,15 @@ differences, so the totals never drift from a fresh split of the final net.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from domain.errors import InvalidRequest
+from domain.fulfilment import DONE_STATES, FulfilmentState, handed_lines
 from domain.money import split_proportionally
+from domain.orders import PricedLine
 
 MODELS = ("buy_sell", "exclusive", "shared", "distribution")
 BASIS_POINTS = 10_000
@@ -182,3 +184,21 @@ def _by_key(shares: list[Share]) -> dict[tuple[str, str], int]:
     for s in shares:
         out[(s.party, s.role)] = out.get((s.party, s.role), 0) + s.amount
     return out
+
+
+def handed_values(
+    priced: list[PricedLine], parts: Iterable[FulfilmentState]
+) -> list[tuple[str, int]]:
+    """(location, paid value of what it handed over), per location that handed goods over, in
+    the order of the parts: the weights a split order's settlement is shared by."""
+    lines = {ln.sku: ln for ln in priced if not ln.gift}
+    out: dict[str, int] = {}
+    for state in parts:
+        if state.status in DONE_STATES:
+            value = 0
+            for ln in handed_lines(state):
+                line = lines.get(ln.sku)
+                if line is not None and line.qty:
+                    value += line.paid_amount * ln.qty // line.qty
+            out[state.location_id] = out.get(state.location_id, 0) + value
+    return list(out.items())

@@ -146,6 +146,7 @@ def uid(prefix: str = "") -> str:
 
 
 WEBHOOK_SECRET = "test-webhook-secret"
+PICKUP_SECRET = "test-pickup-code-secret"
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
-"""`oms` commands: dev, worker, api, migrate, seed."""
+"""`oms` commands: dev, worker, api, migrate, seed, reconcile, repair."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+
+from temporalio.client import Client
 
 from adapters.db import make_engine
 from adapters.settings import Settings
@@ -24,6 +27,10 @@ def main(argv: list[str] | None = None) -> None:
         ("reconcile", "print every discrepancy between money, stock and orders"),
     ]:
         sub.add_parser(name, help=text)
+    repair = sub.add_parser(
+        "repair", help="repair orders whose workflow was terminated (all, or the ones named)"
+    )
+    repair.add_argument("order_ids", nargs="*", help="order ids (default: every one that needs it)")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.cmd == "dev":
@@ -34,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         api_server.main()
     elif args.cmd == "reconcile":
         reconcile.main()
+    elif args.cmd == "repair":
+        for line in asyncio.run(run_repair(settings, args.order_ids)):
+            print(line)
     elif args.cmd == "migrate":
         migrate(settings.db_url)
     elif args.cmd == "seed":
@@ -49,3 +59,36 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def run_repair(
+    settings: Settings, order_ids: list[str], *, client: Client | None = None
+) -> list[str]:
+    """Run the repair (as Temporal workflows, on the worker): of the orders named, or the sweep
+    that finds every order open in the database whose workflow has ended."""
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from workers.temporal import connect
+    from workflows.aftercare import RepairSweepWorkflow, RepairWorkflow
+
+    client = client or await connect(settings)
+    if not order_ids:
+        repaired = await client.execute_workflow(
+            RepairSweepWorkflow.run,
+            200,
+            id="repair-sweep-cli",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=settings.task_queue,
+        )
+        return [*repaired, f"repair: {len(repaired)} order(s) repaired"]
+    out = []
+    for order_id in order_ids:
+        outcome = await client.execute_workflow(
+            RepairWorkflow.run,
+            order_id,
+            id=f"repair-{order_id}",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=settings.task_queue,
+        )
+        out.append(f"{order_id}: {outcome}")
+    return out

@@ -2,7 +2,9 @@
 
 It keeps payments and refunds in memory, answers idempotently per Idempotency-Key, sends signed
 webhooks (retried until the receiver answers 2xx) when a payment is driven to an outcome, and can
-be told to fail: `PUT /faults {"error_rate", "timeout_rate", "decline_rate", "delay_s"}`.
+be told to fail: `PUT /faults {"error_rate", "timeout_rate", "decline_rate", "delay_s",
+"refuse_refunds"}`. `POST /payments/{id}/close` closes a pending payment (it can no longer
+succeed); `GET /payments` is its bill, for reconciliation.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Faults(BaseModel):
     timeout_rate: float = Field(0.0, ge=0, le=1)
     decline_rate: float = Field(0.0, ge=0, le=1)
     delay_s: float = Field(0.0, ge=0, le=30)
+    refuse_refunds: bool = False  # refuse every refund for good (409), as for a closed account
     timeout_s: float = Field(10.0, ge=0, le=120)
 
 
@@ -49,6 +52,8 @@ class RefundIn(BaseModel):
 
 class OutcomeIn(BaseModel):
     outcome: str = Field(pattern="^(succeeded|failed)$")
+    # A real gateway's late notice: the charge went through although the payment was closed.
+    force: bool = False
 
 
 def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
@@ -143,6 +148,39 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
             )
         )
 
+    @app.get("/payments")
+    async def bill() -> dict[str, Any]:
+        """Every payment, with what was refunded of it (the gateway's bill)."""
+        refunded: dict[str, int] = {}
+        for r in state["refunds"].values():
+            refunded[r["payment_id"]] = refunded.get(r["payment_id"], 0) + r["amount"]
+        return {
+            "payments": [
+                {
+                    "payment_id": pid,
+                    "amount": p["amount"],
+                    "status": p["status"],
+                    "refunded": refunded.get(pid, 0),
+                }
+                for pid, p in state["payments"].items()
+            ]
+        }
+
+    @app.post("/payments/{payment_id}/close")
+    async def close(payment_id: str) -> JSONResponse:
+        """Close a pending payment: it can no longer succeed. A payment that has already
+        succeeded cannot be closed (409, with its status)."""
+        payment = state["payments"].get(payment_id)
+        if payment is None:
+            return JSONResponse({"error": "no such payment"}, status_code=404)
+        if payment["status"] == "pending":
+            payment["status"] = "closed"
+        if payment["status"] == "succeeded":
+            return JSONResponse(
+                {"error": "payment already succeeded", "status": "succeeded"}, status_code=409
+            )
+        return JSONResponse({"payment_id": payment_id, "status": payment["status"]})
+
     @app.get("/payments/{payment_id}")
     async def get(payment_id: str) -> dict[str, Any]:
         if payment_id not in state["payments"]:
@@ -150,11 +188,16 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
         return state["payments"][payment_id]  # type: ignore[no-any-return]
 
     @app.post("/payments/{payment_id}/complete")
-    async def complete(payment_id: str, o: OutcomeIn) -> dict[str, Any]:
+    async def complete(payment_id: str, o: OutcomeIn) -> Any:
         payment = state["payments"].get(payment_id)
         if payment is None:
             raise HTTPException(404, "no such payment")
-        if payment["status"] == "pending":
+        if payment["status"] == "closed" and not o.force:
+            return JSONResponse(
+                {"error": "payment_closed: the payment was closed and cannot succeed"},
+                status_code=409,
+            )
+        if payment["status"] == "pending" or (payment["status"] == "closed" and o.force):
             payment["status"] = o.outcome
             event = {
                 "event_id": f"evt_{uuid.uuid4().hex}",
@@ -176,6 +219,8 @@ def create_sim_app(secret: str, *, seed: int | None = None) -> FastAPI:
         fault = await faulty()
         if fault is not None:
             return fault
+        if state["faults"].refuse_refunds:
+            return remember(idempotency_key, 409, {"error": "refunds refused: account closed"})
         payment = state["payments"].get(r.payment_id)
         if payment is None or payment["status"] != "succeeded":
             return await late(remember(idempotency_key, 409, {"error": "payment not refundable"}))

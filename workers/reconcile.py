@@ -1,77 +1,90 @@
-"""`oms reconcile` / `make reconcile`: read the database (and Temporal) and print every
-discrepancy between money, stock and orders. Exit status 1 when there is any."""
+"""`oms reconcile` / `make reconcile`: read the database, the payment gateway's bill and Temporal,
+and print every discrepancy between money, stock and orders. Exit status 1 when there is any.
+
+What it checks:
+- money: every ended order's succeeded payments equal its refunds plus its settlement; no order
+  refunds more than was paid; a settled order's entries add up to its net;
+- loose ends: a refund the tender refused for good (`failed`) until operations close it; a
+  charge at the gateway for no order, or for an order that is not going ahead, not refunded;
+- stock: counters agree with the movement ledger; no ended order still holds a reservation;
+- Temporal: every order open in the database has a running workflow (else `oms repair`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from adapters.db import make_engine, session_scope
+from activities.contracts import order_workflow_id
+from adapters.db import make_engine, read_scope
 from adapters.inventory import InventoryRepository
+from adapters.payment_gateway import GatewayUnavailable, HttpPaymentGateway, PaymentGateway
+from adapters.read_model import late_refund_id
 from adapters.settings import Settings
-from domain.orders import order_workflow_id
 
 FINAL = ("completed", "cancelled", "returned")
+PAID = (
+    "(SELECT COALESCE(SUM(p.amount), 0) FROM payment p "
+    "WHERE p.order_id = o.order_id AND p.status = 'succeeded')"
+)
+REFUNDED = (
+    "(SELECT COALESCE(SUM(r.amount), 0) FROM refund r "
+    "WHERE r.order_id = o.order_id AND r.status <> 'failed')"
+)
+SETTLED = "(SELECT COALESCE(SUM(e.amount), 0) FROM settlemententry e WHERE e.order_id = o.order_id)"
 
 
 def check_database(engine: Engine) -> list[str]:
     problems: list[str] = []
-    with session_scope(engine) as s:
-        rows = s.execute(
-            text(
-                "SELECT o.order_id, "
-                "COALESCE(MAX(CASE WHEN p.status = 'succeeded' THEN p.amount END), 0),"
-                " (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.order_id = o.order_id) "
-                'FROM "order" o LEFT JOIN payment p ON p.order_id = o.order_id GROUP BY o.order_id'
-            )
-        )
-        for order_id, paid, refunded in rows:
+    with read_scope(engine) as s:
+        for order_id, paid, refunded in s.execute(
+            text(f'SELECT o.order_id, {PAID}, {REFUNDED} FROM "order" o')
+        ):
             if int(refunded) > int(paid):
                 problems.append(f"order {order_id}: refunded {refunded} fen of {paid} paid")
-        rows = s.execute(
+        for order_id, held in s.execute(
             text(
                 "SELECT m.order_id, SUM(m.reserved_delta) FROM stockmovement m "
                 'JOIN "order" o ON o.order_id = m.order_id '
                 f"WHERE o.status IN {FINAL} "
                 "GROUP BY m.order_id HAVING SUM(m.reserved_delta) <> 0"
             )
-        )
-        for order_id, held in rows:
+        ):
             problems.append(f"order {order_id}: {held} units still reserved after it ended")
-    with session_scope(engine) as s:
-        rows = s.execute(
+        for order_id, status, paid, refunded, settled in s.execute(
             text(
-                "SELECT o.order_id, o.status, "
-                "COALESCE(MAX(CASE WHEN p.status = 'succeeded' THEN p.amount END), 0), "
-                "(SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.order_id = o.order_id), "
-                "(SELECT COALESCE(SUM(e.amount), 0) FROM settlemententry e "
-                " WHERE e.order_id = o.order_id) "
-                'FROM "order" o LEFT JOIN payment p ON p.order_id = o.order_id '
-                f"WHERE o.status IN {FINAL} GROUP BY o.order_id, o.status"
+                f'SELECT o.order_id, o.status, {PAID}, {REFUNDED}, {SETTLED} FROM "order" o '
+                f"WHERE o.status IN {FINAL}"
             )
-        )
-        for order_id, status, paid, refunded, settled in rows:
+        ):
             if int(paid) != int(refunded) + int(settled):
                 problems.append(
                     f"order {order_id} ({status}): paid {paid} fen but refunded "
                     f"{refunded} + settled {settled}"
                 )
-        rows = s.execute(
+        for order_id, net, entries in s.execute(
             text(
                 "SELECT t.order_id, t.net_amount, COALESCE(SUM(e.amount), 0) "
                 "FROM ordersettlement t LEFT JOIN settlemententry e ON e.order_id = t.order_id "
                 "GROUP BY t.order_id, t.net_amount "
                 "HAVING COALESCE(SUM(e.amount), 0) <> t.net_amount"
             )
-        )
-        for order_id, net, entries in rows:
+        ):
             problems.append(
                 f"order {order_id}: settled net {net} fen but entries add up to {entries}"
+            )
+        for refund_id, order_id, amount, detail in s.execute(
+            text("SELECT refund_id, order_id, amount, detail FROM refund WHERE status = 'failed'")
+        ):
+            problems.append(
+                f"refund {refund_id} of order {order_id} ({amount} fen) failed: {detail}; once "
+                "settled by hand, close it: POST /v1/admin/refunds/{refund_id}/close"
             )
     for d in InventoryRepository(engine).drift():
         problems.append(
@@ -82,9 +95,54 @@ def check_database(engine: Engine) -> list[str]:
     return problems
 
 
+def check_gateway(engines: Sequence[Engine], gateway: PaymentGateway) -> list[str]:
+    """Every charge the gateway kept (succeeded, not refunded) belongs to an order that is going
+    ahead, as the payment that order counts; anything else must have been refunded."""
+    try:
+        bill = gateway.payments()
+    except GatewayUnavailable as exc:
+        return [f"the payment gateway's bill could not be read ({exc}): charges not checked"]
+    known: dict[str, tuple[str, str, bool]] = {}  # payment -> (order, status, counted)
+    for engine in engines:
+        with read_scope(engine) as s:
+            rows = s.execute(
+                text(
+                    "SELECT p.payment_id, p.order_id, o.status, p.status FROM payment p "
+                    'JOIN "order" o ON o.order_id = p.order_id ORDER BY p.created_at, p.payment_id'
+                )
+            )
+            late = {r[0] for r in s.execute(text("SELECT refund_id FROM refund"))}
+            orders: set[str] = set()
+            for payment_id, order_id, status, paid_status in rows:
+                kept = (
+                    paid_status == "succeeded" and late_refund_id(order_id, payment_id) not in late
+                )
+                first = kept and order_id not in orders
+                if first:
+                    orders.add(order_id)
+                known[payment_id] = (order_id, status, first)
+    problems = []
+    for p in bill:
+        kept = int(p["amount"]) - int(p.get("refunded", 0))
+        if p["status"] != "succeeded" or kept <= 0:
+            continue
+        found = known.get(p["payment_id"])
+        if found is None:
+            problems.append(f"gateway charge {p['payment_id']} ({kept} fen kept) has no order")
+            continue
+        order_id, status, counted = found
+        if status == "cancelled" or not counted:
+            why = "was cancelled" if status == "cancelled" else "counts another payment"
+            problems.append(
+                f"gateway charge {p['payment_id']} keeps {kept} fen for order {order_id}, "
+                f"which {why}: it should have been refunded"
+            )
+    return problems
+
+
 async def check_temporal(engine: Engine, client: Client) -> list[str]:
     """Every order the database says is still open has a running workflow: no lost order."""
-    with session_scope(engine) as s:
+    with read_scope(engine) as s:
         open_ids = [
             r[0]
             for r in s.execute(text(f'SELECT order_id FROM "order" WHERE status NOT IN {FINAL}'))
@@ -94,7 +152,10 @@ async def check_temporal(engine: Engine, client: Client) -> list[str]:
         try:
             desc = await client.get_workflow_handle(order_workflow_id(order_id)).describe()
             if desc.status is None or desc.status.name != "RUNNING":
-                problems.append(f"order {order_id}: open in the database, workflow {desc.status}")
+                problems.append(
+                    f"order {order_id}: open in the database, workflow {desc.status}; "
+                    "run `oms repair`"
+                )
         except RPCError:
             problems.append(f"order {order_id}: open in the database, no workflow")
     return problems
@@ -105,6 +166,7 @@ async def reconcile(settings: Settings) -> list[str]:
 
     engine = make_engine(settings.db_url)
     problems = check_database(engine)
+    problems += check_gateway([engine], HttpPaymentGateway(settings.gateway_base_url))
     problems += await check_temporal(engine, await connect(settings))
     return problems
 

@@ -106,3 +106,44 @@ async def register_search_attributes(client: Client, namespace: str = "default")
             search_attributes={k: kinds[v] for k, v in SEARCH_ATTRIBUTES.items()},
         )
     )
+
+
+REPAIR_SCHEDULE_ID = "oms-repair-sweep"
+
+
+async def ensure_repair_schedule(client: Client, settings: Settings) -> None:
+    """The Temporal Schedule that runs the repair sweep (`RepairSweepWorkflow`) every
+    `OMS_REPAIR_EVERY_S` seconds. Operations see it in Temporal UI's Schedules, and may pause
+    or trigger it there. Created once; an existing schedule is left as operations set it."""
+    from datetime import timedelta
+
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleIntervalSpec,
+        ScheduleSpec,
+        ScheduleState,
+    )
+
+    from workflows.aftercare import RepairSweepWorkflow
+
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            RepairSweepWorkflow.run,
+            200,
+            id="repair-sweep",
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.repair_every_s))]
+        ),
+        state=ScheduleState(
+            note="Repairs orders whose workflow was terminated: releases their stock, refunds "
+            "what was paid for goods not handed over, and ends them (docs/operations.md)."
+        ),
+    )
+    try:
+        await client.create_schedule(REPAIR_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        pass

@@ -1,4 +1,5 @@
-"""The worker process: runs order and fulfilment workflows and their activities."""
+"""The worker process: runs the order workflows (and the repairs and late refunds that follow
+them) and their activities, and keeps the repair sweep's schedule."""
 
 from __future__ import annotations
 
@@ -15,42 +16,48 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
+from activities.repair import RepairActivities
 from activities.steps import StepRunner
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
-from adapters.promotions import CouponBook
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
-from workers.temporal import connect
-from workflows.fulfilment import FulfilmentWorkflow
+from workers.temporal import connect, ensure_repair_schedule
+from workflows.aftercare import LatePaymentWorkflow, RepairSweepWorkflow, RepairWorkflow
 from workflows.order import OrderWorkflow
 
-WORKFLOWS = [OrderWorkflow, FulfilmentWorkflow]
+WORKFLOWS = [OrderWorkflow, LatePaymentWorkflow, RepairWorkflow, RepairSweepWorkflow]
 
 
 def build_activities(
-    engine: Engine, gateway: PaymentGateway, *, notify_url: str
+    engine: Engine,
+    gateway: PaymentGateway,
+    *,
+    notify_url: str,
+    pickup_secret: str,
+    client: Client | None = None,
 ) -> list[Callable[..., Any]]:
-    payments = PaymentActivities(gateway, notify_url=notify_url)
+    read_model = ReadModel(engine)
+    payments = PaymentActivities(gateway, read_model, notify_url=notify_url)
     acts = OrderActivities(
         catalog=CatalogRepository(engine),
         inventory=InventoryRepository(engine),
         members=MemberRepository(engine),
-        read_model=ReadModel(engine),
+        read_model=read_model,
         pricing=PricingService(engine),
+        codes=PickupCodes(pickup_secret),
     )
     refunds = RefundActivities(
-        members=MemberRepository(engine),
-        read_model=ReadModel(engine),
-        gateway=gateway,
-        coupons=CouponBook(engine),
+        members=MemberRepository(engine), read_model=read_model, gateway=gateway
     )
-    each: list[Callable[..., Any]] = [*acts.all(), payments.create_payment, *refunds.all()]
-    return [*each, StepRunner(each).run_steps]
+    repair = RepairActivities(read_model, client)
+    each: list[Callable[..., Any]] = [*acts.all(), *payments.all(), *refunds.all()]
+    return [*each, *repair.all(), StepRunner(each).run_steps]
 
 
 def worker_options() -> dict[str, Any]:
@@ -77,12 +84,16 @@ def build_worker(
     task_queue: str,
     gateway: PaymentGateway,
     notify_url: str,
+    pickup_secret: str,
 ) -> Worker:
+    activities = build_activities(
+        engine, gateway, notify_url=notify_url, pickup_secret=pickup_secret, client=client
+    )
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(engine, gateway, notify_url=notify_url),
+        activities=activities,
         **worker_options(),
     )
 
@@ -96,7 +107,9 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         gateway=HttpPaymentGateway(settings.gateway_base_url),
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
+        pickup_secret=settings.secret("pickup_code_secret"),
     )
+    await ensure_repair_schedule(client, settings)
     logging.getLogger("oms.worker").info("worker polling %s", settings.task_queue)
     await worker.run()
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.db import session_scope
 from adapters.promotions import PromotionRepository
@@ -23,13 +26,16 @@ from api.schemas import (
     PointsIn,
     PromotionIn,
     ReceiptIn,
+    RefundCloseIn,
     SettlementRuleIn,
     SkuIn,
     StockIn,
     TokenIn,
 )
-from domain.errors import NotFound
+from domain.errors import InvalidTransition, NotFound
 from domain.settlement import SettlementTerms
+from workflows.aftercare import RepairWorkflow
+from workflows.messages import order_workflow_id
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 CREATED_OR_REPLACED: dict[int | str, dict[str, Any]] = {
@@ -221,11 +227,12 @@ def stock_drift(_: Principal = Depends(admin), svc: Services = Depends(services)
 
 @router.get("/refunds")
 def list_refunds(
-    status: str | None = Query(None, max_length=16),
+    status: Literal["pending", "succeeded", "failed", "closed"] | None = Query(None),
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    """Refunds, e.g. `?status=pending`: those still being retried against their tender."""
+    """Refunds, e.g. `?status=pending` (still being retried against their tender) or
+    `?status=failed` (refused for good: settle by hand, then close them)."""
     return {"refunds": svc.read_model.refunds(status)}
 
 
@@ -381,3 +388,64 @@ def settlement_statement(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- operations: repairs and loose ends ------------------------------------------------------
+
+
+@router.post("/orders/{order_id}/repair")
+async def repair_order(
+    order_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """Repair an order whose workflow was terminated (Temporal UI's "Terminate"): what it still
+    held is released, what was paid for goods not handed over is refunded, and it ends
+    `cancelled` (or `completed`, if goods were handed over), saying so in its timeline. An order
+    whose workflow is running is `409 invalid_transition`: cancel it instead."""
+    status = await run_in_threadpool(svc.read_model.order_status, order_id)
+    if status is None:
+        raise NotFound(f"order {order_id} does not exist")
+    client = await svc.temporal()
+    try:
+        desc = await client.get_workflow_handle(order_workflow_id(order_id)).describe()
+        running = desc.status is not None and desc.status.name == "RUNNING"
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        running = False
+    if running:
+        raise InvalidTransition(
+            f"order {order_id} has a running workflow, which keeps it consistent: cancel the "
+            "order instead (POST /v1/orders/{order_id}/cancel)",
+            details={"order_id": order_id, "status": status},
+        )
+    outcome = await client.execute_workflow(
+        RepairWorkflow.run,
+        order_id,
+        id=f"repair-{order_id}",
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=svc.settings.task_queue,
+        static_summary=f"repair of {order_id} (from the API)",
+    )
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    assert view is not None
+    return {"repair": outcome, "order": view}
+
+
+@router.post("/refunds/{refund_id}/close")
+def close_refund(
+    refund_id: Annotated[str, Path(max_length=120, pattern=r"^[A-Za-z0-9._:-]+$")],
+    body: RefundCloseIn,
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Close a refund that the tender refused for good (`failed`), once it has been settled
+    another way (by hand at the till, by bank transfer): it ends `closed` with the reason, and
+    reconciliation stops reporting it."""
+    row = svc.read_model.close_refund(refund_id, reason=body.reason)
+    return {
+        "refund_id": row.refund_id,
+        "order_id": row.order_id,
+        "status": row.status,
+        "amount": row.amount,
+        "detail": row.detail,
+    }

@@ -1,7 +1,8 @@
-"""Channels: submit, read and list orders."""
+"""Channels: submit, read, list, pay again, cancel and return orders."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -17,25 +18,33 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.tokens import Principal
 from api.deps import Services, caller, order_scope, require_admin, require_role, services
 from api.errors import refusal
-from api.schemas import ClientId, OrderIn, ReasonIn, ReturnIn
-from domain.errors import Forbidden, InvalidRequest, InvalidTransition, NotFound
+from api.schemas import ClientId, NewPaymentIn, OrderIn, OrderStatusFilter, ReasonIn, ReturnIn
+from domain.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotAllowedForChannel,
+    NotFound,
+)
 from domain.members import normalise_phone
 from domain.orders import (
-    WORKFLOW_VERSION,
     Address,
     FulfilmentChoice,
     LineRequest,
-    OrderInput,
     OrderRequest,
-    ReturnRequest,
-    Timeouts,
-    fulfilment_workflow_id,
     order_id_for,
+    request_differences,
+    require_distinct_skus,
+)
+from workflows.messages import (
+    NewPayment,
+    OrderInput,
+    ReturnRequest,
     order_workflow_id,
 )
-from workflows.fulfilment import FulfilmentWorkflow
+from workflows.operations import CHANNEL, CHANNEL_ORDER_ID, ORDER_STATUS
 from workflows.order import OrderWorkflow
-from workflows.ui import CHANNEL, ORDER_STATUS
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -49,17 +58,39 @@ def channel_of(p: Principal, requested: str | None) -> str:
         return p.channel
     if not requested:
         raise InvalidRequest(
-            "admin submissions must name the channel", details={"field": "channel"}
+            'an admin token must name the channel the order comes from: add "channel"',
+            details={"field": "channel"},
         )
     return requested
 
 
-def order_request(body: OrderIn, *, channel: str, order_id: str) -> OrderRequest:
+def require_own_money(svc: Services, channel: str, *, method: str, points: int) -> None:
+    """Stored value and points are spent only through the chain's own channels."""
+    if channel in svc.settings.first_party_channels:
+        return
+    if method == "stored_value":
+        raise NotAllowedForChannel(
+            f"channel {channel} may not pay from a member's stored value: choose wechat, "
+            "alipay or card",
+            details={"field": "payment_method", "channel": channel},
+        )
+    if points:
+        raise NotAllowedForChannel(
+            f"channel {channel} may not redeem a member's points: send points_to_redeem 0",
+            details={"field": "points_to_redeem", "channel": channel},
+        )
+
+
+def order_request(svc: Services, body: OrderIn, *, channel: str, order_id: str) -> OrderRequest:
+    """The order as the workflow takes it, after the rules no schema can say."""
+    require_distinct_skus(ln.sku for ln in body.lines)
     if body.payment_method == "cash" and channel != "pos":
         raise InvalidRequest(
-            "cash is paid at the till: only the pos channel may use it",
-            details={"payment_method": "cash"},
+            "cash is paid at the till: only the pos channel may use it; choose another "
+            "payment_method",
+            details={"field": "payment_method"},
         )
+    require_own_money(svc, channel, method=body.payment_method, points=body.points_to_redeem)
     f = body.fulfilment
     return OrderRequest(
         order_id=order_id,
@@ -78,34 +109,19 @@ def order_request(body: OrderIn, *, channel: str, order_id: str) -> OrderRequest
     )
 
 
-def timeouts(svc: Services) -> Timeouts:
-    s = svc.settings
-    return Timeouts(
-        payment_s=s.payment_timeout_s,
-        accept_s=s.accept_timeout_s,
-        pickup_expiry_s=s.pickup_expiry_s,
-        delivery_confirm_s=s.delivery_confirm_s,
-        return_window_s=s.return_window_s,
-    )
-
-
-async def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
+def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
     """The channel's view shows the pickup code of parts waiting for collection."""
-    waiting = [f for f in view["fulfilments"] if f["status"] == "ready_for_pickup"]
-    if waiting:
-        client = await svc.temporal()
-        order = client.get_workflow_handle(order_workflow_id(view["order_id"]))
-        for f in waiting:
-            fid = f["fulfilment_id"]
-            try:
-                code = await order.query(OrderWorkflow.part_pickup_code, fid)
-                if code is None:  # an order started before versions: its part's workflow knows
-                    part = client.get_workflow_handle(fulfilment_workflow_id(fid))
-                    code = await part.query(FulfilmentWorkflow.pickup_code)
-            except RPCError:
-                code = None
-            f["pickup_code"] = code or None
+    for f in view["fulfilments"]:
+        if f["status"] == "ready_for_pickup":
+            f["pickup_code"] = svc.pickup_codes.code(f["fulfilment_id"])
     return view
+
+
+async def order_view(svc: Services, order_id: str) -> dict[str, Any]:
+    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    if view is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return with_pickup_codes(svc, view)
 
 
 @router.post(
@@ -122,14 +138,20 @@ async def submit_order(
     require_role(p, "channel")
     channel = channel_of(p, body.channel)
     order_id = order_id_for(channel, body.channel_order_id)
-    if await run_in_threadpool(svc.read_model.order_status, order_id) is None:
-        req = order_request(body, channel=channel, order_id=order_id)
+    req = order_request(svc, body, channel=channel, order_id=order_id)
+    first = await run_in_threadpool(svc.read_model.order_request, order_id)
+    if first is None:
         await start_order(svc, req)
     else:
+        differ = request_differences(first, asdict(req))
+        if differ:
+            raise IdempotencyConflict(
+                f"channel order {body.channel_order_id} was placed before with other "
+                f"{', '.join(differ)}: use a new channel_order_id for a new order",
+                details={"channel_order_id": body.channel_order_id, "fields": differ},
+            )
         response.status_code = 200
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
-    assert view is not None
-    return await with_pickup_codes(svc, view)
+    return await order_view(svc, order_id)
 
 
 async def start_order(svc: Services, req: OrderRequest) -> None:
@@ -138,13 +160,14 @@ async def start_order(svc: Services, req: OrderRequest) -> None:
     lines = ", ".join(f"{ln.sku} x{ln.qty}" for ln in req.lines[:5])
     op = WithStartWorkflowOperation(
         OrderWorkflow.run,
-        OrderInput(req, timeouts(svc), svc.settings.min_credit_score, WORKFLOW_VERSION),
+        OrderInput(req, svc.settings.timeouts(), svc.settings.min_credit_score),
         id=order_workflow_id(req.order_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=svc.settings.task_queue,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(CHANNEL, req.channel),
+                SearchAttributePair(CHANNEL_ORDER_ID, req.channel_order_id),
                 SearchAttributePair(ORDER_STATUS, "submitting"),
             ]
         ),
@@ -168,15 +191,12 @@ async def get_order(
     order_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
     await run_in_threadpool(order_scope, p, svc, order_id)
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
-    if view is None:
-        raise NotFound(f"order {order_id} does not exist")
-    return await with_pickup_codes(svc, view)
+    return await order_view(svc, order_id)
 
 
 @router.get("/orders")
 def list_orders(
-    status: str | None = Query(None, max_length=32),
+    status: OrderStatusFilter | None = Query(None),
     member_phone: str | None = Query(None, max_length=32),
     location_id: ClientId | None = None,
     limit: int = Query(50, ge=1, le=200),
@@ -194,7 +214,45 @@ def list_orders(
         limit=limit,
         cursor=cursor,
     )
-    return {"orders": orders, "next_cursor": nxt}
+    return {"orders": [with_pickup_codes(svc, o) for o in orders], "next_cursor": nxt}
+
+
+async def update_order(svc: Services, order_id: str, update: Any, arg: Any, *, closed: str) -> Any:
+    """Send an update to the order's workflow; `closed`: what a finished workflow means."""
+    handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise InvalidTransition(closed, details={"order_id": order_id}) from None
+
+
+@router.post("/orders/{order_id}/payments", status_code=201)
+async def pay_again(
+    order_id: ClientId,
+    body: NewPaymentIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """After a failed payment, while the order is still `awaiting_payment`: a new payment
+    (`stored_value` pays at once; a gateway method returns the new `payment_id` to pay)."""
+    require_role(p, "channel")
+    await run_in_threadpool(order_scope, p, svc, order_id)
+    channel = await run_in_threadpool(svc.read_model.order_channel, order_id)
+    assert channel is not None
+    require_own_money(svc, channel, method=body.payment_method, points=0)
+    opened = await update_order(
+        svc,
+        order_id,
+        OrderWorkflow.pay_again,
+        NewPayment(body.payment_method),
+        closed="the order is finished and takes no payment",
+    )
+    view = await order_view(svc, order_id)
+    return view | {"opened": asdict(opened)}
 
 
 @router.post("/orders/{order_id}/cancel")
@@ -208,18 +266,14 @@ async def cancel_order(
     are told at once), stock is released, and what was paid is refunded to its tender."""
     require_role(p, "channel")
     await run_in_threadpool(order_scope, p, svc, order_id)
-    handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
-    try:
-        await handle.execute_update(OrderWorkflow.cancel, body.reason)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise InvalidTransition("the order is finished and cannot be cancelled") from None
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
-    assert view is not None
-    return await with_pickup_codes(svc, view)
+    await update_order(
+        svc,
+        order_id,
+        OrderWorkflow.cancel,
+        body.reason,
+        closed="the order is finished and cannot be cancelled",
+    )
+    return await order_view(svc, order_id)
 
 
 @router.post("/orders/{order_id}/returns")
@@ -233,20 +287,17 @@ async def return_goods(
     discount), the points earned on them are taken back, and the goods go back into the stock of
     the location that handed them over. Returns are taken for `OMS_RETURN_WINDOW_S`."""
     require_role(p, "channel")
+    require_distinct_skus(ln.sku for ln in body.lines)
     await run_in_threadpool(order_scope, p, svc, order_id)
-    handle = (await svc.temporal()).get_workflow_handle(order_workflow_id(order_id))
     req = ReturnRequest([LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines], body.reason)
-    try:
-        await handle.execute_update(OrderWorkflow.request_return, req)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise InvalidTransition("the return window of this order has closed") from None
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
-    assert view is not None
-    return await with_pickup_codes(svc, view)
+    await update_order(
+        svc,
+        order_id,
+        OrderWorkflow.request_return,
+        req,
+        closed="the return window of this order has closed",
+    )
+    return await order_view(svc, order_id)
 
 
 @router.get("/orders/{order_id}/settlement")

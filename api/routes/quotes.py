@@ -39,9 +39,9 @@ def quote(
     require_role(p, "channel")
     channel = channel_of(p, body.channel)
     order = OrderIn(**body.model_dump(), channel_order_id="quote")
-    req = order_request(order, channel=channel, order_id="quote")
+    req = order_request(svc, order, channel=channel, order_id="quote")
     if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
-        svc.inventory.require_location(req.fulfilment.location_id)
+        svc.catalog.require_pickup(req.fulfilment.location_id, channel=channel)
     pricing = svc.pricing.quote(req, at=datetime.now(UTC))
     gifts = {ln.sku for ln in pricing.lines if ln.gift}
     if gifts:

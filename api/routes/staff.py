@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.read_model import fulfilment_view
@@ -17,28 +14,20 @@ from adapters.tables import Fulfilment
 from adapters.tokens import Principal
 from api.deps import Services, caller, location_scope, services
 from api.errors import refusal
-from api.schemas import ClientId, PickedIn, PickupIn, ReasonIn, ShipIn
+from api.schemas import ClientId, FulfilmentStatusFilter, PickedIn, PickupIn, ReasonIn, ShipIn
 from domain.errors import InvalidTransition, NotFound
-from domain.fulfilment import already_applied
-from domain.orders import (
-    FulfilmentState,
-    LineRequest,
-    PartAction,
-    StaffAction,
-    fulfilment_workflow_id,
-    order_workflow_id,
-)
-from workflows.fulfilment import FulfilmentWorkflow
+from domain.fulfilment import VERBS, FulfilmentState, already_applied
+from domain.orders import LineRequest, require_distinct_skus
+from workflows.messages import PartAction, StaffAction, order_workflow_id
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/v1", tags=["store staff"])
-DISPATCH_WAIT_S = 5.0  # how long an action waits for a paid order's part to be dispatched
 
 
 @router.get("/locations/{location_id}/fulfilments")
 def work_list(
     location_id: ClientId,
-    status: str | None = Query(None, max_length=32),
+    status: FulfilmentStatusFilter | None = Query(None),
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
@@ -57,23 +46,19 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     client = await svc.temporal()
     order = client.get_workflow_handle(order_workflow_id(row.order_id))
     try:
-        # The part runs in its order's workflow (orders started with a workflow version); its
-        # answer is the part as just projected into the read model.
+        # The part runs in its order's workflow; its answer is the part as just projected.
         state = await order.execute_update(OrderWorkflow.act, PartAction(fulfilment_id, action))
         return part_view(row, state)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if not (isinstance(cause, ApplicationError) and cause.type == "part_elsewhere"):
-            raise refusal(err) from None
-        await act_on_child(svc, row, action)
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-        # The order's workflow has finished (its return window is over): the same action
-        # again is a no-op, anything else is out of order.
-        refuse_unless_applied(row, action)
+    # The order's workflow has finished (its return window is over, or it was ended from
+    # Temporal): the same action again is a no-op, anything else is out of order.
     fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
     assert fresh is not None
+    refuse_unless_applied(fresh, action)
     return fulfilment_view(fresh) | {"order_id": fresh.order_id}
 
 
@@ -98,35 +83,9 @@ def part_view(row: Fulfilment, state: FulfilmentState) -> dict[str, Any]:
 def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
     if not already_applied(action.action, mode=row.mode, state=row.status):
         raise InvalidTransition(
-            f"cannot {action.action} a fulfilment that is {row.status}",
+            f"cannot {VERBS.get(action.action, action.action)} a part that is {row.status}",
             details={"action": action.action, "status": row.status},
         )
-
-
-async def act_on_child(svc: Services, row: Fulfilment, action: StaffAction) -> None:
-    """A part of an order started before workflow versions: it runs as its own child
-    workflow, started when the order is dispatched."""
-    client = await svc.temporal()
-    handle = client.get_workflow_handle(fulfilment_workflow_id(row.fulfilment_id))
-    deadline = time.monotonic() + DISPATCH_WAIT_S
-    while True:
-        try:
-            await handle.execute_update(FulfilmentWorkflow.act, action)
-            return
-        except WorkflowUpdateFailedError as err:
-            raise refusal(err) from None
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            if row.status == "pending" and time.monotonic() < deadline:
-                # A paid order's part is being dispatched this very moment: wait for it.
-                status = await run_in_threadpool(svc.read_model.order_status, row.order_id)
-                if status in ("paid", "fulfilling"):
-                    await asyncio.sleep(0.1)
-                    continue
-            # The part's workflow has finished (or never started).
-            refuse_unless_applied(row, action)
-            return
 
 
 @router.post("/fulfilments/{fulfilment_id}/accept")
@@ -153,6 +112,7 @@ async def picked(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    require_distinct_skus(ln.sku for ln in body.lines)
     lines = [LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines]
     return await act(svc, p, fulfilment_id, StaffAction(action="picked", lines=lines))
 

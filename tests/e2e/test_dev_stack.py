@@ -160,7 +160,8 @@ def test_make_dev_serves_an_order_and_keeps_it_across_a_restart(tmp_path: Path) 
             timeout=30,
             json={
                 "channel_order_id": "POS-E2E-1",
-                "lines": [{"sku": "MILK-1L", "qty": 2}],
+                "member_phone": "13800000003",
+                "lines": [{"sku": "MILK-1L", "qty": 2}, {"sku": "EGGS-10", "qty": 1}],
                 "fulfilment": {"mode": "pickup", "location_id": "S-HZ-01"},
                 "payment_method": "cash",
             },

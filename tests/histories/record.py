@@ -21,30 +21,29 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.db import make_engine
 from adapters.payment_gateway import HttpPaymentGateway
-from domain.orders import (
-    WORKFLOW_VERSION,
-    Address,
-    FulfilmentChoice,
-    LineRequest,
-    OrderInput,
-    OrderRequest,
-    PartAction,
-    PaymentResult,
-    ReturnRequest,
-    StaffAction,
-    Timeouts,
-    order_workflow_id,
-)
+from adapters.pickup_codes import PickupCodes
+from domain.orders import Address, FulfilmentChoice, LineRequest, OrderRequest
+from domain.policy import Timeouts
 from tests import factories as f
 from tests.servers import serve
 from workers.gateway_sim import create_sim_app
 from workers.migrate import migrate
 from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
 from workers.worker import build_worker
+from workflows.messages import (
+    NewPayment,
+    OrderInput,
+    PartAction,
+    PaymentResult,
+    ReturnRequest,
+    StaffAction,
+    order_workflow_id,
+)
 from workflows.order import OrderWorkflow
 
 HERE = Path(__file__).parent
 QUEUE = "record"
+CODES = PickupCodes("record")
 SHORT = Timeouts(
     payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2, return_window_s=2
 )
@@ -86,7 +85,7 @@ async def run_path(  # type: ignore[no-untyped-def]
     )
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, SHORT, version=WORKFLOW_VERSION),
+        OrderInput(req, SHORT),
         id=order_workflow_id(oid),
         task_queue=QUEUE,
         execution_timeout=timedelta(minutes=5),
@@ -107,6 +106,26 @@ async def run_path(  # type: ignore[no-untyped-def]
     (HERE / f"{name}.order.json").write_text((await handle.fetch_history()).to_json())
 
 
+async def request_cancellation(handle: Any, _sku: str) -> None:
+    """Temporal UI's "Request Cancellation" on the order's workflow."""
+    await handle.cancel()
+
+
+async def pay_again(handle: Any, _sku: str) -> None:
+    """After the failed payment, the member pays again; the gateway says it succeeded."""
+    for _ in range(100):
+        try:
+            opened = await handle.execute_update(OrderWorkflow.pay_again, NewPayment("wechat"))
+            break
+        except Exception:  # the failure is still being recorded
+            await asyncio.sleep(0.05)
+    await handle.signal(
+        OrderWorkflow.payment_result, PaymentResult(opened.payment_id, "succeeded", "evt-again")
+    )
+    await act_on(handle, f"{handle.id.removeprefix('order-')}-F-1", [StaffAction("accept")])
+    await handle.execute_update(OrderWorkflow.cancel, "changed my mind")
+
+
 async def act_on(  # type: ignore[no-untyped-def]
     handle, fid: str, actions: list[StaffAction], *, sku: str = "", picked_qty: int | None = None
 ) -> None:
@@ -118,7 +137,7 @@ async def act_on(  # type: ignore[no-untyped-def]
                 break
             await asyncio.sleep(0.05)
         if action.action == "pickup":
-            action.code = await handle.query(OrderWorkflow.part_pickup_code, fid) or ""
+            action.code = CODES.code(fid)
         if action.action == "picked" and picked_qty is not None:
             action.lines = [LineRequest(sku=sku, qty=picked_qty)]
         await handle.execute_update(OrderWorkflow.act, PartAction(fid, action))
@@ -140,7 +159,7 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
     )
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, SHORT, version=WORKFLOW_VERSION),
+        OrderInput(req, SHORT),
         id=order_workflow_id(oid),
         task_queue=QUEUE,
         execution_timeout=timedelta(minutes=5),
@@ -182,6 +201,7 @@ async def record_all(client: Client, engine, gateway_url: str) -> None:  # type:
         task_queue=QUEUE,
         gateway=HttpPaymentGateway(gateway_url),
         notify_url="http://127.0.0.1:9/unused",
+        pickup_secret="record",
     ):
         await run_path(
             client,
@@ -273,6 +293,27 @@ async def record_all(client: Client, engine, gateway_url: str) -> None:  # type:
             pay="succeeded",
             actions=[a("accept")],
             then=cancel,
+            gateway_url=gateway_url,
+        )
+
+        await run_path(
+            client,
+            engine,
+            "cancel-requested",
+            mode="pickup",
+            method="cash",
+            actions=[a("accept")],
+            then=request_cancellation,
+        )
+        await run_path(
+            client,
+            engine,
+            "paid-again",
+            mode="delivery",
+            method="wechat",
+            pay="failed",
+            actions=[],
+            then=pay_again,
             gateway_url=gateway_url,
         )
 

@@ -19,7 +19,7 @@ from adapters.payment_gateway import HttpPaymentGateway
 from adapters.settings import Settings
 from api.app import create_app
 from tests import factories as f
-from tests.conftest import WEBHOOK_SECRET, uid
+from tests.conftest import PICKUP_SECRET, WEBHOOK_SECRET, uid
 from tests.servers import free_port, serve
 from workers.worker import build_worker
 
@@ -106,6 +106,7 @@ async def running_stack(
         admin_token=ADMIN,
         env="dev",
         payment_webhook_secret=WEBHOOK_SECRET,
+        pickup_code_secret=PICKUP_SECRET,
         gateway_url=gateway_url,
         api_url=f"http://127.0.0.1:{api_port}",
         **settings_over,
@@ -121,6 +122,7 @@ async def running_stack(
         task_queue=settings.task_queue,
         gateway=gateway,
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
+        pickup_secret=PICKUP_SECRET,
     ):
         app = create_app(settings, engine, connect, gateway=gateway)
         with serve(app, api_port):

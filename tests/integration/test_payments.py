@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -72,19 +73,57 @@ async def test_a_wechat_order_is_paid_by_the_gateways_webhook_and_completes(stac
     assert got["points"] == 51  # 1 point per full yuan of 51.00
 
 
-async def test_a_failed_payment_cancels_the_order_and_releases_its_stock(stack: Stack) -> None:
+async def wait_payment(
+    stack: Stack, headers: dict[str, str], order_id: str, status: str
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for _ in range(100):
+        body = (await stack.http.get(f"/v1/orders/{order_id}", headers=headers)).json()
+        if body["payment"]["status"] == status:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"payment of {order_id} stayed {body['payment']}")
+
+
+async def test_a_failed_payment_keeps_the_order_and_the_member_pays_again(stack: Stack) -> None:
     app = await stack.token(role="channel", channel="app")
     r, loc, sku = await delivery_order(stack, app)
     order = r.json()
+    first = order["payment"]["payment_id"]
     await stack.http.post(
-        f"/v1/sim/payments/{order['payment']['payment_id']}",
-        headers=stack.admin,
-        json={"outcome": "failed"},
+        f"/v1/sim/payments/{first}", headers=stack.admin, json={"outcome": "failed"}
     )
-    final = await wait_for_status(stack, app, order["order_id"], "cancelled")
-    assert final["payment"]["status"] == "failed"
-    row = InventoryRepository(stack.engine).get(final["fulfilments"][0]["location_id"], sku)
-    assert row is not None and row.reserved == 0
+    failed = await wait_payment(stack, app, order["order_id"], "failed")
+    assert failed["status"] == "awaiting_payment"  # the member may try again
+    row = InventoryRepository(stack.engine).get(loc, sku)
+    assert row is not None and row.reserved == 2  # the goods stay held meanwhile
+    r = await stack.http.post(
+        f"/v1/orders/{order['order_id']}/payments",
+        headers=app,
+        json={"payment_method": "alipay"},
+    )
+    assert r.status_code == 201, r.text
+    opened = r.json()["opened"]
+    assert opened["payment_id"] != first and opened["status"] == "pending"
+    r = await stack.http.post(
+        f"/v1/sim/payments/{opened['payment_id']}",
+        headers=stack.admin,
+        json={"outcome": "succeeded"},
+    )
+    assert r.status_code == 200, r.text
+    paid = await wait_for_status(stack, app, order["order_id"], "fulfilling")
+    assert paid["payment"] == {
+        "payment_id": opened["payment_id"],
+        "method": "alipay",
+        "amount": order["pricing"]["payable_amount"],
+        "status": "succeeded",
+    }
+    assert [p["status"] for p in paid["payments"]] == ["failed", "succeeded"]
+    again = await stack.http.post(
+        f"/v1/orders/{order['order_id']}/payments", headers=app, json={"payment_method": "card"}
+    )
+    assert again.status_code == 409  # paid: no new payment
+    assert_error(again.json(), "invalid_transition")
 
 
 async def test_a_declined_payment_refuses_the_order_with_nothing_reserved(
@@ -158,7 +197,7 @@ async def test_forged_stale_and_replayed_webhooks_are_refused_and_change_nothing
     ] == "accepted"
     again = await stack.http.post(url, content=failed, headers=signed)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
-    await wait_for_status(stack, app, order["order_id"], "cancelled")
+    await wait_payment(stack, app, order["order_id"], "failed")
     unknown = event("P-NOPE")
     r = await stack.http.post(
         url, content=unknown, headers={"X-Signature": sign(WEBHOOK_SECRET, unknown)}

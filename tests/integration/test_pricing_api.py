@@ -8,12 +8,12 @@ import pytest
 
 from adapters.members import MemberRepository
 from adapters.promotions import PromotionRepository
-from domain.orders import PaymentResult
 from tests import factories as f
 from tests.conftest import uid
 from tests.factories import phone
 from tests.integration.conftest import Stack
 from tests.integration.test_api_foundation import assert_error
+from workflows.messages import PaymentResult
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.integration

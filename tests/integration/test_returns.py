@@ -80,7 +80,7 @@ async def test_returns_refund_exactly_take_back_points_and_restock(stack: Stack)
         f"/v1/orders/{o['order_id']}/returns", headers=app, json={"lines": [{"sku": sku, "qty": 3}]}
     )
     assert too_many.status_code == 422
-    assert_error(too_many.json(), "invalid_request")
+    assert_error(too_many.json(), "too_many_units")
     r = await stack.http.post(
         f"/v1/orders/{o['order_id']}/returns", headers=app, json={"lines": [{"sku": sku, "qty": 2}]}
     )

@@ -12,7 +12,8 @@ import pytest
 
 from domain.settlement import business_day
 from tests.conftest import uid
-from tests.integration.conftest import HZ_ADDRESS, Stack
+from tests.factories import phone
+from tests.integration.conftest import Stack
 from tests.integration.test_api_foundation import assert_error
 from tests.integration.test_cancel_and_refunds import member_with_balance, wait_refunds
 from tests.integration.test_order_flow import act, wait_for_status
@@ -44,10 +45,19 @@ async def put_rule(stack: Stack, **body: Any) -> Any:
     return await stack.http.put("/v1/admin/settlement-rules", headers=stack.admin, json=body)
 
 
-async def paid(stack: Stack, channel: dict[str, str], sku: str, qty: int) -> dict[str, Any]:
-    """An order paid from a fresh member's stored value (cash is for the till only)."""
-    member = await member_with_balance(stack, channel, 1_000_000)
-    return await stack.place(channel, sku, qty, method="stored_value", member_phone=member["phone"])
+async def paid(
+    stack: Stack, channel: dict[str, str], sku: str, qty: int, **over: Any
+) -> dict[str, Any]:
+    """An order of a new member, paid through the simulated gateway (cash is for the till,
+    and a marketplace may not spend stored value)."""
+    order = await stack.place(channel, sku, qty, method="wechat", member_phone=phone(), **over)
+    r = await stack.http.post(
+        f"/v1/sim/payments/{order['payment']['payment_id']}",
+        headers=stack.admin,
+        json={"outcome": "succeeded"},
+    )
+    assert r.status_code == 200, r.text
+    return await wait_for_status(stack, channel, order["order_id"], "fulfilling")
 
 
 def rows_of(text: str) -> list[dict[str, str]]:
@@ -264,20 +274,9 @@ async def test_a_split_order_is_settled_to_each_location_for_what_it_handed_over
     mp = await stack.token(role="channel", channel=channel)
     loc_a, sku_a = await stack.store_with_stock(on_hand=5, price=3000)
     loc_b, sku_b = await stack.store_with_stock(on_hand=5, price=7001)
-    member = await member_with_balance(stack, mp, 100_000)
-    r = await stack.http.post(
-        "/v1/orders",
-        headers=mp,
-        json={
-            "channel_order_id": uid(),
-            "payment_method": "stored_value",
-            "member_phone": member["phone"],
-            "lines": [{"sku": sku_a, "qty": 1}, {"sku": sku_b, "qty": 1}],
-            "fulfilment": {"mode": "delivery", "address": HZ_ADDRESS},
-        },
+    order = await paid(
+        stack, mp, sku_a, 1, lines=[{"sku": sku_a, "qty": 1}, {"sku": sku_b, "qty": 1}]
     )
-    assert r.status_code == 201, r.text
-    order = r.json()
     assert {p["location_id"] for p in order["fulfilments"]} == {loc_a, loc_b}
     await deliver(stack, mp, order)
     got = await settlement_of(stack, order)

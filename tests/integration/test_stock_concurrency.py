@@ -15,11 +15,12 @@ from activities.orders import OrderActivities
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
+from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from domain.orders import Address, FulfilmentChoice, LineRequest, OrderRequest
 from tests import factories as f
-from tests.conftest import uid
+from tests.conftest import PICKUP_SECRET, uid
 
 pytestmark = pytest.mark.integration
 TODAY = date(2026, 11, 11).isoformat()
@@ -32,6 +33,7 @@ def activities(engine: Engine) -> OrderActivities:
         members=MemberRepository(engine),
         read_model=ReadModel(engine),
         pricing=PricingService(engine),
+        codes=PickupCodes(PICKUP_SECRET),
     )
 
 
@@ -45,7 +47,7 @@ def reserve(acts: OrderActivities, sku: str, qty: int, choice: FulfilmentChoice)
         payment_method="cash",
     )
     try:
-        acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+        acts.reserve_again(c.PlanRequest(req, TODAY))
         return "reserved"
     except ApplicationError as err:
         return err.type or "untyped"
@@ -105,7 +107,7 @@ def test_reserving_twice_with_the_same_key_changes_nothing(engine: Engine) -> No
     f.stock(engine, loc, sku, 10)
     acts = activities(engine)
     req = pickup_order(loc, [LineRequest(sku, 3)])
-    first = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+    first = acts.reserve_again(c.PlanRequest(req, TODAY))
     inventory = InventoryRepository(engine)
     assert inventory.reserve(req.order_id, first, day=date(2026, 11, 11))
     row = inventory.get(loc, sku)
@@ -139,7 +141,7 @@ def test_concurrent_reservations_and_hand_overs_of_the_same_skus_never_deadlock(
             fulfilment=choice,
             payment_method="cash",
         )
-        parts = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+        parts = acts.reserve_again(c.PlanRequest(req, TODAY))
         acts.deduct_stock(c.StockChange(req.order_id, parts, "picked_up"))
         return "handed over"
 
@@ -164,7 +166,7 @@ def test_a_hand_over_settles_each_line_once_and_a_later_release_changes_nothing(
         f.stock(engine, loc, sku, 10)
     acts = activities(engine)
     req = pickup_order(loc, [LineRequest(sku, 2) for sku in skus])
-    [part] = acts.plan_and_reserve(c.PlanRequest(req, TODAY))
+    [part] = acts.reserve_again(c.PlanRequest(req, TODAY))
     inventory = InventoryRepository(engine)
     never_reserved = uid("O")
     inventory.release(never_reserved, part)  # another order's key: nothing to give back

@@ -1,7 +1,5 @@
 """OrderWorkflow on the time-skipping server, with the real activities over a real SQLite
-database: every test runs at today's workflow version (parts in the order's workflow) and as
-orders started before workflow versions run (version 0: patch markers, each part its own child
-FulfilmentWorkflow)."""
+database."""
 
 from __future__ import annotations
 
@@ -17,36 +15,30 @@ from temporalio.worker import Worker
 
 from adapters.inventory import InventoryRepository
 from adapters.payment_gateway import HttpPaymentGateway
+from adapters.pickup_codes import PickupCodes
 from adapters.read_model import ReadModel
-from domain.orders import (
-    WORKFLOW_VERSION,
-    FulfilmentChoice,
-    FulfilmentState,
-    LineRequest,
+from domain.fulfilment import FulfilmentState
+from domain.orders import FulfilmentChoice, LineRequest, OrderRequest
+from domain.policy import Timeouts
+from tests import factories as f
+from tests.conftest import PICKUP_SECRET, uid
+from workers.worker import build_worker
+from workflows.messages import (
     OrderInput,
-    OrderRequest,
     PartAction,
     PaymentResult,
+    ReturnRequest,
     StaffAction,
-    Timeouts,
-    fulfilment_workflow_id,
     order_workflow_id,
 )
-from tests import factories as f
-from tests.conftest import uid
-from workers.worker import build_worker
-from workflows.fulfilment import FulfilmentWorkflow
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.workflow
 TIMEOUTS = Timeouts(payment_s=60, accept_s=120, pickup_expiry_s=3600, delivery_confirm_s=7200)
 
 
-@pytest.fixture(
-    params=[WORKFLOW_VERSION, 1, 0], ids=["today", "v1-last-part-shown-alone", "v0-child-parts"]
-)
+@pytest.fixture
 async def client(
-    request: pytest.FixtureRequest,
     ts_env: WorkflowEnvironment,
     sqlite_engine: Engine,
     gateway_url: str,
@@ -58,19 +50,15 @@ async def client(
         task_queue=queue,
         gateway=HttpPaymentGateway(gateway_url),
         notify_url="http://127.0.0.1:9/unused",
+        pickup_secret=PICKUP_SECRET,
     ):
         ts_env.client.__dict__["_test_queue"] = queue
         ts_env.client.__dict__["_env"] = ts_env
-        ts_env.client.__dict__["_version"] = request.param
         yield ts_env.client
 
 
 def queue_of(client: Client) -> str:
     return client.__dict__["_test_queue"]  # type: ignore[no-any-return]
-
-
-def version_of(client: Client) -> int:
-    return client.__dict__["_version"]  # type: ignore[no-any-return]
 
 
 def new_order(
@@ -101,7 +89,7 @@ def new_order(
 async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS, version=version_of(client)),
+        OrderInput(req, TIMEOUTS),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
         execution_timeout=timedelta(days=30),
@@ -111,48 +99,32 @@ async def start(client: Client, req: OrderRequest) -> WorkflowHandle:
 
 
 class Part:
-    """A part as its store reaches it: through its order's workflow or, for orders started
-    before workflow versions, its own child workflow."""
+    """A part as its store reaches it: through its order's workflow."""
 
     def __init__(self, client: Client, order_id: str, fulfilment_id: str) -> None:
         self.fid = fulfilment_id
-        self.inline = version_of(client) > 0
         self.order = client.get_workflow_handle(order_workflow_id(order_id))
-        self.child = client.get_workflow_handle(
-            fulfilment_workflow_id(fulfilment_id), result_type=FulfilmentState
-        )
 
     async def act(self, action: StaffAction) -> FulfilmentState:
-        if self.inline:
-            return await self.order.execute_update(OrderWorkflow.act, PartAction(self.fid, action))
-        return await self.child.execute_update(FulfilmentWorkflow.act, action)
+        return await self.order.execute_update(OrderWorkflow.act, PartAction(self.fid, action))
 
     async def code(self) -> str:
-        if self.inline:
-            return await self.order.query(OrderWorkflow.part_pickup_code, self.fid) or ""
-        return await self.child.query(FulfilmentWorkflow.pickup_code)
+        return PickupCodes(PICKUP_SECRET).code(self.fid)
 
     async def current(self) -> FulfilmentState:
-        if self.inline:
-            state = await self.order.query(OrderWorkflow.part, self.fid)
-            assert state is not None, f"{self.fid} is not running"
-            return state
-        return await self.child.query(FulfilmentWorkflow.current)
+        state = await self.order.query(OrderWorkflow.part, self.fid)
+        assert state is not None, f"{self.fid} is not running"
+        return state
 
     async def result(self) -> FulfilmentState:
         """The part's state once it has ended."""
-        if self.inline:
-            await self.order.result()
-            return await self.current()
-        return await self.child.result()
+        await self.order.result()
+        return await self.current()
 
     async def started(self) -> Part:
         for _ in range(100):
             try:
-                if self.inline:
-                    await self.current()
-                else:
-                    await self.child.describe()
+                await self.current()
                 return self
             except Exception:
                 await asyncio.sleep(0.05)
@@ -240,7 +212,7 @@ async def test_an_unpaid_order_is_cancelled_at_the_payment_timeout_and_its_stock
     assert reserved(sqlite_engine, loc, sku) == 0
     view = ReadModel(sqlite_engine).order_view(req.order_id)
     assert view is not None and view["status"] == "cancelled"
-    assert view["payment"]["status"] == "pending"
+    assert view["payment"]["status"] == "closed"  # closed at the gateway: it cannot succeed now
 
 
 async def test_a_paid_delivery_order_ships_and_is_confirmed_after_the_delivery_window(
@@ -295,7 +267,7 @@ async def test_an_order_for_more_than_the_stock_is_refused_with_nothing_reserved
     req, loc, sku = new_order(sqlite_engine, qty=11)
     handle = await client.start_workflow(
         OrderWorkflow.run,
-        OrderInput(req, TIMEOUTS, version=version_of(client)),
+        OrderInput(req, TIMEOUTS),
         id=order_workflow_id(req.order_id),
         task_queue=queue_of(client),
     )
@@ -451,8 +423,6 @@ async def test_a_cancel_after_shipment_is_refused(client: Client, sqlite_engine:
 async def test_a_short_pick_refunds_the_missing_unit_and_returns_refund_the_rest(
     client: Client, sqlite_engine: Engine
 ) -> None:
-    from domain.orders import ReturnRequest
-
     req, loc, sku = new_order(sqlite_engine, qty=3)
     handle = await start(client, req)
     fh = await part(client, req)
@@ -511,13 +481,14 @@ async def test_a_staff_action_arriving_with_the_gateway_payment_waits_for_the_di
             task_queue=queue,
             gateway=HttpPaymentGateway(gateway_url),
             notify_url="http://127.0.0.1:9/unused",
+            pickup_secret=PICKUP_SECRET,
         )
 
     req, _, _ = new_order(sqlite_engine, method="wechat")
     async with worker():
         handle = await client.start_workflow(
             OrderWorkflow.run,
-            OrderInput(req, TIMEOUTS, version=WORKFLOW_VERSION),
+            OrderInput(req, TIMEOUTS),
             id=order_workflow_id(req.order_id),
             task_queue=queue,
             execution_timeout=timedelta(days=30),
