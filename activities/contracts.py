@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.fulfilment import RecordedOrder
 from domain.orders import LineRequest, OrderRequest, PaymentRecord, PlannedPart, Pricing
+from domain.policy import MIN_CREDIT_SCORE
 from domain.pricing import order_lines
 
 
@@ -41,7 +42,7 @@ class PrepareOrder:
 
     request: OrderRequest
     at: datetime  # the workflow's clock: validity windows are judged at submission
-    min_credit_score: int = 60
+    min_credit_score: int = MIN_CREDIT_SCORE
 
 
 @dataclass
@@ -72,7 +73,7 @@ def plan_request(p: PrepareOrder, pricing: Pricing) -> PlanRequest:
 class PlanRequest:
     request: OrderRequest
     day: str  # ISO date of the workflow's clock: quotas are per day
-    min_credit_score: int = 60
+    min_credit_score: int = MIN_CREDIT_SCORE
     excluded: list[str] = field(default_factory=list)
     lines: list[LineRequest] | None = None  # what to reserve (gifts included); default: request
     gift_skus: list[str] = field(default_factory=list)  # may be dropped when out of stock

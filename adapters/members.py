@@ -126,12 +126,6 @@ class MemberRepository:
                 ],
             }
 
-    def rolling_spend(self, member_id: str, *, days: int = 365) -> int:
-        """What the member paid less refunds over the last `days`, counting completed orders
-        (their settlement entries, which add up to exactly that)."""
-        with read_scope(self.engine) as s:
-            return _rolling_spend(s, member_id, days)
-
     def evaluate_tier(self, member_id: str) -> tuple[str, str, int]:
         """Upgrade the member when the rolling 12-month spend reached a higher tier's threshold
         (never a downgrade): (tier before, tier after, spend).

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.codec import KeyRing
 from domain import policy
 from domain.policy import Timeouts
 
@@ -46,6 +47,12 @@ class Settings(BaseSettings):
     min_credit_score: int = policy.MIN_CREDIT_SCORE
     payment_webhook_secret: str | None = None
     pickup_code_secret: str | None = None
+    # Temporal payload encryption: {"<key id>": "<base64 AES-256 key>"}, and the id of the key
+    # new payloads are sealed with (default: the last). Generated once under `home` in dev.
+    payload_keys: str | None = None
+    payload_key_id: str | None = None
+    # where Temporal UI runs: its origin may call the codec endpoint (CORS)
+    ui_url: str | None = None
     repair_every_s: int = 600  # how often the scheduled repair sweep runs
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8010
@@ -80,6 +87,24 @@ class Settings(BaseSettings):
             delivery_confirm_s=self.delivery_confirm_s,
             return_window_s=self.return_window_s,
         )
+
+    def key_ring(self) -> KeyRing:
+        """The keys Temporal payloads are sealed with (generated once in dev)."""
+        text = self.payload_keys
+        if not text:
+            if self.env != "dev":
+                raise RuntimeError("OMS_PAYLOAD_KEYS must be set outside dev mode")
+            path = self.home / "payload_keys.json"
+            if not path.exists():
+                self.home.mkdir(parents=True, exist_ok=True)
+                path.write_text(KeyRing.new_json())
+                path.chmod(0o600)
+            text = path.read_text()
+        return KeyRing.from_json(text, self.payload_key_id)
+
+    @property
+    def ui_origin(self) -> str:
+        return (self.ui_url or f"http://127.0.0.1:{self.ui_port}").rstrip("/")
 
     def secret(self, name: str) -> str:
         """A secret from the environment; in dev, generated once and kept under `home`."""

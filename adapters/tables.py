@@ -326,11 +326,15 @@ class SettlementEntry(SQLModel, table=True):
 
 class ApiToken(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=128)
+    token_id: str = Field(unique=True, max_length=40)  # public: lists and revocation name it
     role: str = Field(max_length=16)
     channel: str | None = Field(default=None, max_length=64)
     location_id: str | None = Field(default=None, max_length=64)
     label: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = Field(default=None, index=True)
+    last_used_at: datetime | None = None
 
 
 class WebhookEvent(SQLModel, table=True):

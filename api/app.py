@@ -25,7 +25,7 @@ from adapters.settlement import SettlementLedger
 from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
-from api.routes import admin, health, members, orders, payments, quotes, staff, stock
+from api.routes import admin, codec, health, members, orders, payments, quotes, staff, stock
 from api.schemas import ErrorOut
 
 MAX_BODY_BYTES = 1 << 20
@@ -76,12 +76,13 @@ def create_app(
         gateway=gateway or HttpPaymentGateway(settings.gateway_base_url),
         webhook_secret=settings.secret("payment_webhook_secret"),
         pickup_codes=PickupCodes(settings.secret("pickup_code_secret")),
+        key_ring=settings.key_ring(),
         connect=connect,
     )
     errors.install(app)
     # Routes are matched in order: what channels and staff call on every order comes first
     # (a request's routing then tries a few patterns, not all fifty).
-    for module in (orders, staff, payments, quotes, members, stock, admin, health):
+    for module in (orders, staff, payments, quotes, members, stock, admin, codec, health):
         app.include_router(module.router)
 
     app.add_middleware(LimitsAndMetrics)

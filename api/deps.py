@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
+from adapters.codec import KeyRing
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import PaymentGateway
@@ -42,7 +44,9 @@ class Services:
     gateway: PaymentGateway
     webhook_secret: str
     pickup_codes: PickupCodes
+    key_ring: KeyRing
     connect: object  # async () -> Client
+    sessions: Any = None  # the console's signed-in sessions (api/console)
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -92,6 +96,8 @@ async def caller(request: Request, svc: Services = Depends(services)) -> Princip
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <token>")
+    if svc.tokens.poll_due():  # revoked elsewhere: forgotten here within a second
+        await run_in_threadpool(svc.tokens.forget_revoked)
     principal = svc.tokens.known(token)
     if principal is None:
         principal = await run_in_threadpool(svc.tokens.resolve, token)

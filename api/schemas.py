@@ -35,6 +35,9 @@ class TokenIn(Strict):
     channel: ClientId | None = None
     location_id: ClientId | None = None
     label: ShortText = ""
+    expires_at: datetime | None = Field(
+        None, description="When the token stops working (ISO 8601 with a zone); none: never."
+    )
 
     @model_validator(mode="after")
     def _scope(self) -> TokenIn:
@@ -42,6 +45,8 @@ class TokenIn(Strict):
             raise ValueError("a channel token needs a channel")
         if self.role == "staff" and not self.location_id:
             raise ValueError("a staff token needs a location_id")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a time zone, e.g. 2027-01-01T00:00:00+08:00")
         return self
 
 

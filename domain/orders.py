@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from domain.errors import DuplicateSku
@@ -157,7 +157,7 @@ def require_distinct_skus(skus: Iterable[str]) -> None:
         seen.add(sku)
 
 
-def request_differences(first: dict[str, object], again: dict[str, object]) -> list[str]:
+def request_differences(first: Mapping[str, object], again: Mapping[str, object]) -> list[str]:
     """The fields in which a resubmission (same channel order id) differs from the order
     placed first (both as plain dicts of `OrderRequest`)."""
     fields = (

@@ -48,11 +48,6 @@ class Scope:
     locations: frozenset[str] = frozenset()
     tiers: frozenset[str] = frozenset()
 
-    def covers_line(self, sku: str, category: str) -> bool:
-        if not self.skus and not self.categories:
-            return True
-        return sku in self.skus or category in self.categories
-
     def covers_order(self, ctx: PricingContext) -> bool:
         return (
             (not self.channels or ctx.channel in self.channels)

@@ -48,11 +48,12 @@ def decide_repair(
             kept[ln.sku] = kept.get(ln.sku, 0) + ln.qty
     ledger = RefundLedger(refunded_units=dict(refunded_units), refunded_amount=refunded_amount)
     if paid_amount:
-        missing = [
-            LineRequest(ln.sku, ln.qty - kept.get(ln.sku, 0))
+        owed = {  # bought, not handed over, not refunded yet (a short pick was, say)
+            ln.sku: ln.qty - kept.get(ln.sku, 0) - refunded_units.get(ln.sku, 0)
             for ln in priced
-            if not ln.gift and ln.qty > kept.get(ln.sku, 0)
-        ]
+            if not ln.gift
+        }
+        missing = [LineRequest(sku, n) for sku, n in owed.items() if n > 0]
         decision.refund = ledger.take(priced, missing)
     decision.net = max(0, paid_amount - ledger.refunded_amount)
     decision.points = points_earned(decision.net) if outcome == "completed" else 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from domain.errors import InsufficientStock
 from domain.geo import distance_km
 from domain.orders import Address, LineRequest, PlannedPart, merge_lines
+from domain.policy import MIN_CREDIT_SCORE
 
 WAREHOUSE_KINDS = ("central_warehouse", "regional_warehouse")
 
@@ -63,7 +64,7 @@ class RoutingInput:
     sites: list[Site]
     available: dict[tuple[str, str], int]  # (location_id, sku) -> available units
     goods_class: dict[str, str]
-    min_credit_score: int = 60
+    min_credit_score: int = MIN_CREDIT_SCORE
     excluded: frozenset[str] = frozenset()
     channel_rule: ChannelRule | None = None
 

@@ -14,12 +14,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.codec import KeyRing
 from adapters.db import make_engine
 from adapters.settings import SEARCH_ATTRIBUTES
 from workers.migrate import migrate
-from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
+from workers.temporal import bundled_binary, data_converter, register_search_attributes
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The payload keys the tests (and the stored histories) seal Temporal payloads with.
+TEST_KEYS = '{"test-k1": "dGVzdC1wYXlsb2FkLWtleS0zMi1ieXRlcy1sb25nISE="}'
+TEST_RING = KeyRing.from_json(TEST_KEYS)
+TEST_CONVERTER = data_converter(TEST_RING)
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -103,7 +108,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     one test's workflows never moves another's."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bundled_binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_CONVERTER,
     )
     await register_search_attributes(env.client)
     yield env
@@ -125,7 +130,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     ]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bundled_binary("temporal"),
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_CONVERTER,
         search_attributes=keys,
         ui=False,
         dev_server_log_level="error",

@@ -362,10 +362,11 @@ def issue_demo_tokens(tokens: TokenRepository, home: Path) -> Path:
         return path
     data = {
         "channels": {
-            ch: tokens.issue(Principal(role="channel", channel=ch), label="demo") for ch in CHANNELS
+            ch: tokens.issue(Principal(role="channel", channel=ch), label="demo")[0]
+            for ch in CHANNELS
         },
         "staff": {
-            row[0]: tokens.issue(Principal(role="staff", location_id=row[0]), label="demo")
+            row[0]: tokens.issue(Principal(role="staff", location_id=row[0]), label="demo")[0]
             for row in LOCATIONS
         },
     }

@@ -80,6 +80,8 @@ class Stack:
         self.home.mkdir(parents=True, exist_ok=True)
         admin_token = self.settings.secret("admin_token")
         self.settings.secret("payment_webhook_secret")
+        self.settings.secret("pickup_code_secret")
+        self.settings.key_ring()  # made once here, before the processes that share it start
         migrate(self.settings.db_url)
         if not self.settings.demo_data:
             return None
@@ -176,6 +178,7 @@ def scratch_stack(
         "OMS_GATEWAY_PORT": str(free_port()),
         "OMS_ADMIN_TOKEN": "admin-" + secrets.token_hex(16),
         "OMS_PAYMENT_WEBHOOK_SECRET": secrets.token_hex(16),
+        "OMS_PICKUP_CODE_SECRET": secrets.token_hex(16),
         "OMS_DEMO_DATA": "1",
     } | (env or {})
     fields: dict[str, Any] = {k.removeprefix("OMS_").lower(): v for k, v in full.items()}

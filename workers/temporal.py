@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
@@ -11,6 +13,7 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 
+from adapters.codec import EncryptionCodec, KeyRing
 from adapters.settings import Settings
 
 # Temporal's pydantic JSON converter (the same JSON on the wire). It holds no per-run state, so
@@ -35,14 +38,19 @@ class PayloadConverter(CompositePayloadConverter):
         super().__init__(*_CONVERTERS)
 
 
-DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
+DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)  # no encryption
+
+
+def data_converter(ring: KeyRing) -> DataConverter:
+    """The project's converter with every payload sealed by `ring` (`adapters/codec.py`)."""
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=EncryptionCodec(ring))
 
 
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings.key_ring()),
     )
 
 
@@ -62,7 +70,8 @@ def bundled_binary(name: str) -> str:
 
 
 def dev_server_args(settings: Settings, *, db_file: str) -> list[str]:
-    """Arguments for `temporal server start-dev` with our search attributes and SQLite tuning."""
+    """Arguments for `temporal server start-dev` with our search attributes, SQLite tuning, and
+    Temporal UI decoding payloads through the API's codec endpoint."""
     from adapters.settings import SEARCH_ATTRIBUTES
 
     args = [
@@ -82,6 +91,8 @@ def dev_server_args(settings: Settings, *, db_file: str) -> list[str]:
         "journal_mode=wal",
         "--sqlite-pragma",
         "synchronous=normal",
+        "--ui-codec-endpoint",
+        f"{settings.api_base_url}/v1/codec",
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]

@@ -25,7 +25,6 @@ class Completion:
     def __init__(self, state: OrderState, refunds: Refunds) -> None:
         self.o = state
         self.refunds = refunds
-        self.returns = 0
 
     def steps(
         self, done: list[FulfilmentState]
@@ -73,11 +72,11 @@ class Completion:
         taken back, the goods restocked where they left from, and (after completion) the
         refund settled back. Whether everything bought has now been refunded."""
         o = self.o
-        self.returns += 1
+        o.returns += 1
         wanted = {ln.sku: ln.qty for ln in req.lines}
         refunded_before = o.ledger.refunded_amount
         refund_id = await self.refunds.give_back(
-            req.lines, f"returned: {req.reason or 'no reason given'}", key=f"return-{self.returns}"
+            req.lines, f"returned: {req.reason or 'no reason given'}", key=f"return-{o.returns}"
         )
         amount = o.ledger.refunded_amount - refunded_before
         reverse = points_to_reverse(

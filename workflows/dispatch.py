@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -38,24 +37,7 @@ class Dispatch:
         self.refunds = refunds
         self.details = details
         self.runs: dict[str, PartRun] = {}
-        self.reroutes = 0
         self._over: set[str] = set()  # parts whose run, and what follows its end, is over
-
-    def steps(self) -> list[Step[Any, Any]]:
-        """The dispatch as read-model steps: each part dispatched to its location."""
-        out: list[Step[Any, Any]] = []
-        for part in self.o.parts:
-            projection = c.FulfilmentProjection(
-                part.fulfilment_id, "dispatched", "dispatched", f"dispatched to {part.location_id}"
-            )
-            out.append(
-                Step(
-                    OrderActivities.project_fulfilment,
-                    projection,
-                    f"dispatch {part.fulfilment_id}",
-                )
-            )
-        return out
 
     def stage_dispatched(self) -> None:
         self.view.stage(
@@ -79,6 +61,9 @@ class Dispatch:
 
     def started(self) -> bool:
         return all(p.fulfilment_id in self.runs for p in self.o.parts)
+
+    def all_ended(self) -> bool:
+        return all(r.state.status in TERMINAL_STATES for r in self.runs.values())
 
     # --- one part --------------------------------------------------------------------------
 
@@ -132,7 +117,7 @@ class Dispatch:
     async def _route_again(self, part: PlannedPart, tried: set[str]) -> list[PlannedPart]:
         """The refused part's lines planned and reserved elsewhere, and recorded; none when no
         other location can take them (the member is refunded)."""
-        self.reroutes += 1
+        self.o.reroutes += 1
         fid = part.fulfilment_id
         plan = c.PlanRequest(
             self.o.request,
@@ -140,7 +125,7 @@ class Dispatch:
             self.o.min_credit_score,
             excluded=sorted(tried),
             lines=part.lines,
-            id_prefix=f"{self.o.order_id}-R{self.reroutes}",
+            id_prefix=f"{self.o.order_id}-R{self.o.reroutes}",
         )
         try:
             parts = await run(Step(OrderActivities.reserve_again, plan, f"route {fid} again"))

@@ -4,10 +4,14 @@ columns and used by saved views) and its current details."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+if TYPE_CHECKING:
+    from domain.fulfilment import FulfilmentState
+    from workflows.state import OrderState
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 CHANNEL = SearchAttributeKey.for_keyword("Channel")
@@ -70,3 +74,23 @@ class OperatorView:
 
     def details(self, headline: str, lines: list[str]) -> None:
         workflow.set_current_details(stage(headline, workflow.now(), lines=lines))
+
+
+def order_details(o: OrderState, running: dict[str, FulfilmentState]) -> list[str]:
+    """The order's current details: what it costs and why, its member's tier, each part with
+    where it stands and why it went there, and any refund that failed."""
+    lines = []
+    if o.pricing:
+        lines.append(f"payable {yuan(o.pricing.payable_amount)} by {o.request.payment_method}")
+        lines += o.pricing.trace
+    if o.member_tier:
+        lines.append(f"member {o.member_id} is {o.member_tier}")
+    for p in o.parts:
+        state = running.get(p.fulfilment_id) or o.results.get(p.fulfilment_id)
+        lines.append(
+            f"{p.fulfilment_id} at {p.location_id}"
+            + (f": {state.status}" if state else "")
+            + f" — {'; '.join(p.reasons[:2])}"
+        )
+    lines += [f"refund FAILED {failed}" for failed in o.failed_refunds]
+    return lines

@@ -35,10 +35,6 @@ class PaymentDesk:
     def __init__(self, state: OrderState, refunds: Refunds) -> None:
         self.o = state
         self.refunds = refunds
-        self.payments: list[c.PaymentRecord] = []
-        self.paid: c.PaymentRecord | None = None
-        self._failed: list[c.PaymentRecord] = []  # failures heard, not yet recorded
-        self._late: list[c.PaymentRecord] = []  # successes to refund
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -46,14 +42,10 @@ class PaymentDesk:
         """The payment the order is submitted with (cash and stored value succeed at once)."""
         status = "pending" if method in GATEWAY_METHODS and amount else "succeeded"
         record = c.PaymentRecord(f"P{self.o.order_id[1:]}", method, amount, status)
-        self.payments.append(record)
+        self.o.payments.append(record)
         if status == "succeeded":
-            self._paid_by(record)
+            self.o.paid = record
         return record
-
-    def _paid_by(self, record: c.PaymentRecord) -> None:
-        self.paid = record
-        self.refunds.paid_with = record
 
     def open_step(self, record: c.PaymentRecord) -> Step[c.GatewayPayment, None]:
         pay = c.GatewayPayment(self.o.order_id, record.payment_id, record.amount, record.method)
@@ -83,21 +75,39 @@ class PaymentDesk:
     async def open_gateway(self, record: c.PaymentRecord) -> None:
         await run(self.open_step(record), retry_policy=GATEWAY_RETRY)
 
+    def check_again(self, method: str) -> None:
+        """Refuses a new payment that cannot be taken now (the `pay_again` validator)."""
+        o = self.o
+        if o.status != "awaiting_payment" or not o.going_ahead() or o.paid is not None:
+            raise ApplicationError(
+                f"an order that is {o.status} takes no new payment",
+                {"status": o.status},
+                type="invalid_transition",
+                non_retryable=True,
+            )
+        if method == "cash" and o.request.channel != "pos":
+            raise ApplicationError(
+                "cash is paid at the till: only the pos channel may use it",
+                {"field": "payment_method"},
+                type="invalid_request",
+                non_retryable=True,
+            )
+
     async def try_again(self, method: str) -> PaymentOpened:
         """A new payment after a failed one (the one still pending is closed first; if it turns
         out to have succeeded, that one pays the order)."""
         await self.close_pending("the member is paying again")
-        if self.paid is not None:
-            return PaymentOpened(self.paid.payment_id, self.paid.method, "succeeded")
+        if self.o.paid is not None:
+            return PaymentOpened(self.o.paid.payment_id, self.o.paid.method, "succeeded")
         amount = self.o.priced().payable_amount
-        n = len(self.payments) + 1
+        n = len(self.o.payments) + 1
         record = c.PaymentRecord(f"P{self.o.order_id[1:]}-{n}", method, amount, "pending")
-        self.payments.append(record)
+        self.o.payments.append(record)
         project = c.PaymentProjection(self.o.order_id, record, f"new payment by {method}")
         if method == "stored_value":
             record.status = "succeeded"
             await run_all([self.stored_value_step(record), self._project_step(project)])
-            self._paid_by(record)
+            self.o.paid = record
         else:
             await run_all([self._project_step(project)])
             await self.open_gateway(record)
@@ -113,18 +123,18 @@ class PaymentDesk:
 
     def heard(self, result: PaymentResult) -> bool:
         """The gateway says how a payment ended. Whether it is a success to refund at once."""
-        record = next((p for p in self.payments if p.payment_id == result.payment_id), None)
+        record = next((p for p in self.o.payments if p.payment_id == result.payment_id), None)
         if record is None or record.status not in ("pending", "closed"):
             return False
         if result.outcome != "succeeded":
             record.status = "failed"
-            self._failed.append(record)
+            self.o.failed_heard.append(record)
             return False
         record.status = "succeeded"
-        if self.paid is None and self.o.status == "awaiting_payment" and self.o.going_ahead():
-            self._paid_by(record)
+        if self.o.paid is None and self.o.status == "awaiting_payment" and self.o.going_ahead():
+            self.o.paid = record
             return False
-        self._late.append(record)
+        self.o.late.append(record)
         return True
 
     async def wait(self) -> bool:
@@ -135,17 +145,21 @@ class PaymentDesk:
             left = (deadline - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self.paid is not None or bool(self._failed) or not self.o.going_ahead(),
+                    lambda: (
+                        self.o.paid is not None
+                        or bool(self.o.failed_heard)
+                        or not self.o.going_ahead()
+                    ),
                     timeout=timedelta(seconds=max(left, 0.001)),
                     timeout_summary="payment timeout",
                 )
             except TimeoutError:
-                return self.paid is not None
-            while self._failed:
-                record = self._failed.pop(0)
+                return self.o.paid is not None
+            while self.o.failed_heard:
+                record = self.o.failed_heard.pop(0)
                 detail = f"payment {record.payment_id} failed; the member may pay again"
                 await run_all([self.projection(record, detail)])
-            if self.paid is not None:
+            if self.o.paid is not None:
                 return True
             if not self.o.going_ahead():
                 return False
@@ -155,7 +169,7 @@ class PaymentDesk:
     async def close_pending(self, reason: str) -> None:
         """Close every payment still pending at the gateway, so that none can succeed later.
         One that the gateway says has already succeeded is handled as heard."""
-        for record in [p for p in self.payments if p.status == "pending"]:
+        for record in [p for p in self.o.payments if p.status == "pending"]:
             status = await workflow.execute_local_activity_method(
                 PaymentActivities.close_payment,
                 record,
@@ -171,14 +185,11 @@ class PaymentDesk:
 
     async def refund_late(self) -> None:
         """Refund in full every success that the order cannot keep."""
-        while self._late:
-            record = self._late.pop(0)
-            if self.paid is not None:
-                why = f"the order was already paid by {self.paid.payment_id}"
+        while self.o.late:
+            record = self.o.late.pop(0)
+            if self.o.paid is not None:
+                why = f"the order was already paid by {self.o.paid.payment_id}"
             else:
                 why = f"the order was cancelled ({self.o.cancel_reason or 'not paid in time'})"
             await run_all([self.projection(record, f"payment {record.payment_id} succeeded late")])
             await self.refunds.give_back_payment(record, f"payment succeeded after {why}")
-
-    def has_late(self) -> bool:
-        return bool(self._late)

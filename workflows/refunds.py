@@ -32,9 +32,7 @@ REFUND_RETRY = RetryPolicy(
 class Refunds:
     def __init__(self, state: OrderState) -> None:
         self.o = state
-        self.paid_with: c.PaymentRecord | None = None  # the payment refunds go back to
         self._tasks: list[asyncio.Task[c.RefundOutcome]] = []
-        self.failed: list[c.RefundOutcome] = []
 
     def refund_id(self, key: str) -> str:
         return f"R{self.o.order_id[1:]}-{key}"
@@ -43,9 +41,9 @@ class Refunds:
         """Give back the paid share of these units (gifts give nothing, units already refunded
         are skipped): the refund's id, or "" when nothing was left to give back."""
         back = self.o.ledger.take(self.o.priced().lines, lines)
-        if not back or self.paid_with is None:
+        if not back or self.o.paid is None:  # (refunds go back to the payment that paid)
             return ""
-        return await self._refund(self.paid_with, back, reason, key=key)
+        return await self._refund(self.o.paid, back, reason, key=key)
 
     async def give_back_payment(self, payment: c.PaymentRecord, reason: str) -> str:
         """All of a payment that should not have been taken (a success after the order was
@@ -82,7 +80,7 @@ class Refunds:
             summary=f"refund {yuan(order.amount)} to {order.method}",
         )
         if outcome.status == "failed":
-            self.failed.append(outcome)
+            self.o.failed_refunds.append(f"{outcome.refund_id}: {outcome.detail}")
         return outcome
 
     async def paid_back(self) -> bool:

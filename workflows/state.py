@@ -1,4 +1,6 @@
-"""An order workflow's state, in one dataclass."""
+"""An order workflow's state, in one dataclass: everything the order knows, for every
+collaborator to read and change. (Running parts and background tasks are not state: they are
+rebuilt from it when a workflow replays.)"""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.fulfilment import FulfilmentState, RecordedOrder
-    from domain.orders import OrderRequest, PlannedPart, Pricing
+    from domain.orders import OrderRequest, PaymentRecord, PlannedPart, Pricing
     from domain.policy import Timeouts
     from domain.refunds import RefundLedger
     from workflows.messages import OrderAccepted
@@ -22,18 +24,28 @@ class OrderState:
     status: str = "submitting"
     accepted: OrderAccepted | None = None
     refusal: Exception | None = None  # why the submission was refused
+    recorded: RecordedOrder | None = None  # what the read model held when the workflow started
     pricing: Pricing | None = None
     member_id: str | None = None
     member_tier: str = ""
+    # payments: every one tried, the one that paid, and what the gateway said meanwhile
+    payments: list[PaymentRecord] = field(default_factory=list)
+    paid: PaymentRecord | None = None
+    failed_heard: list[PaymentRecord] = field(default_factory=list)  # failures to record
+    late: list[PaymentRecord] = field(default_factory=list)  # successes to refund in full
+    # the parts: as planned (rerouted ones added), those that ended, those whose goods left
     parts: list[PlannedPart] = field(default_factory=list)
-    results: dict[str, FulfilmentState] = field(default_factory=dict)  # parts that ended
-    handed_over: set[str] = field(default_factory=set)  # parts whose goods left the location
+    results: dict[str, FulfilmentState] = field(default_factory=dict)
+    handed_over: set[str] = field(default_factory=set)
+    reroutes: int = 0
     cancel_reason: str | None = None
+    # money back, and after-sales
     ledger: RefundLedger = field(default_factory=RefundLedger)
+    failed_refunds: list[str] = field(default_factory=list)  # "<refund id>: <why>"
+    returns: int = 0
     earned: int = 0  # points earned at completion
     earn_base: int = 0  # the paid amount they were earned on
     settled_party: str = ""
-    recorded: RecordedOrder | None = None  # what the read model held when the workflow (re)started
 
     @property
     def order_id(self) -> str:
@@ -46,8 +58,8 @@ class OrderState:
     def going_ahead(self) -> bool:
         """Whether the order can still be paid for and fulfilled."""
         return self.cancel_reason is None and self.status in (
+            "submitting",
             "awaiting_payment",
             "paid",
             "fulfilling",
-            "submitting",
         )

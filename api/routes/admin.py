@@ -56,13 +56,33 @@ def create_token(
     if body.role == "staff" and svc.catalog.get_location(body.location_id or "") is None:
         raise NotFound(f"location {body.location_id} does not exist")
     principal = Principal(role=body.role, channel=body.channel, location_id=body.location_id)
-    token = svc.tokens.issue(principal, label=body.label)
+    token, token_id = svc.tokens.issue(principal, label=body.label, expires_at=body.expires_at)
     return {
         "token": token,
+        "token_id": token_id,
         "role": body.role,
         "channel": body.channel,
         "location_id": body.location_id,
+        "expires_at": body.expires_at.isoformat() if body.expires_at else None,
     }
+
+
+@router.get("/tokens")
+def list_tokens(_: Principal = Depends(admin), svc: Services = Depends(services)) -> dict[str, Any]:
+    """Every token: its id, role, scope, label, when it was created, when it expires, when it
+    was last used (to the minute) and whether it was revoked. Never a token's secret."""
+    return {"tokens": svc.tokens.list()}
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(
+    token_id: Annotated[str, Path(max_length=40, pattern=r"^tok_[A-Za-z0-9]+$")],
+    _: Principal = Depends(admin),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Revoke a token: every API process refuses it within a second. Revoking twice is the
+    same as once."""
+    return svc.tokens.revoke(token_id)
 
 
 @router.put("/locations/{location_id}", responses=CREATED_OR_REPLACED)

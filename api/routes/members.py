@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from adapters.tokens import Principal
 from api.deps import Services, caller, require_role, services
 from api.schemas import ClientId, MemberIn, TopUpIn
-from domain.errors import Forbidden
+from domain.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
@@ -32,15 +32,38 @@ def register(
         body.phone, name=body.name, channel=channel, external_id=body.external_id
     )
     response.status_code = 201 if created else 200
+    if not first_party(svc, p):  # a marketplace learns the id and tier, nothing more
+        view = svc.members.view(member_id)
+        return {"member_id": view["member_id"], "tier": view["tier"]}
     return svc.members.view(member_id)
+
+
+def first_party(svc: Services, p: Principal) -> bool:
+    """Admins and the chain's own channels (`OMS_FIRST_PARTY_CHANNELS`) see whole members."""
+    return p.role == "admin" or (
+        p.role == "channel" and p.channel in svc.settings.first_party_channels
+    )
+
+
+def member_as_seen(svc: Services, p: Principal, member_id: str) -> dict[str, Any]:
+    """The whole member for the chain's own channels and admins; for a marketplace, only the id
+    and the tier of a member linked to it (nothing that identifies or pays)."""
+    view = svc.members.view(member_id)
+    if first_party(svc, p):
+        return view
+    if not any(link["channel"] == p.channel for link in view["channels"]):
+        raise NotFound(f"member {member_id} does not exist")
+    return {"member_id": view["member_id"], "tier": view["tier"]}
 
 
 @router.get("/{member_id}")
 def get_member(
     member_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The member. A marketplace sees only members linked to it (registered through it with
+    their id there), and only `{"member_id", "tier"}`."""
     require_role(p, "channel")
-    return svc.members.view(member_id)
+    return member_as_seen(svc, p, member_id)
 
 
 @router.post("/{member_id}/stored-value")

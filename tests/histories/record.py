@@ -25,10 +25,11 @@ from adapters.pickup_codes import PickupCodes
 from domain.orders import Address, FulfilmentChoice, LineRequest, OrderRequest
 from domain.policy import Timeouts
 from tests import factories as f
+from tests.conftest import TEST_CONVERTER
 from tests.servers import serve
 from workers.gateway_sim import create_sim_app
 from workers.migrate import migrate
-from workers.temporal import DATA_CONVERTER, bundled_binary, register_search_attributes
+from workers.temporal import bundled_binary, register_search_attributes
 from workers.worker import build_worker
 from workflows.messages import (
     NewPayment,
@@ -181,7 +182,7 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bundled_binary("temporal"), data_converter=DATA_CONVERTER, ui=False
+        dev_server_existing_path=bundled_binary("temporal"), data_converter=TEST_CONVERTER, ui=False
     )
     await register_search_attributes(env.client)
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,7 @@ from adapters.payment_gateway import HttpPaymentGateway
 from adapters.settings import Settings
 from api.app import create_app
 from tests import factories as f
-from tests.conftest import PICKUP_SECRET, WEBHOOK_SECRET, uid
+from tests.conftest import PICKUP_SECRET, TEST_KEYS, WEBHOOK_SECRET, uid
 from tests.servers import free_port, serve
 from workers.worker import build_worker
 
@@ -107,6 +107,7 @@ async def running_stack(
         env="dev",
         payment_webhook_secret=WEBHOOK_SECRET,
         pickup_code_secret=PICKUP_SECRET,
+        payload_keys=TEST_KEYS,
         gateway_url=gateway_url,
         api_url=f"http://127.0.0.1:{api_port}",
         **settings_over,

@@ -504,3 +504,24 @@ async def test_a_staff_action_arriving_with_the_gateway_payment_waits_for_the_di
     async with worker():
         state = await asyncio.wait_for(acting, 30)
     assert state.status == "accepted"
+
+
+async def test_a_locked_part_takes_the_right_code_again_after_fifteen_minutes(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    req, _, _ = new_order(sqlite_engine)
+    handle = await start(client, req)
+    fh = await part(client, req)
+    await fh.act(StaffAction(action="accept"))
+    await fh.act(StaffAction(action="picked"))
+    code = await fh.code()
+    for n in range(1, 6):
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await fh.act(StaffAction(action="pickup", code=f"{(int(code) + n) % 10**6:06d}"))
+        assert getattr(err.value.cause, "type", None) == "wrong_pickup_code"
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await fh.act(StaffAction(action="pickup", code=code))
+    assert getattr(err.value.cause, "type", None) == "too_many_attempts"
+    await ts_sleep(client, 15 * 60 + 1)
+    assert (await fh.act(StaffAction(action="pickup", code=code))).status == "picked_up"
+    assert await handle.result() == "completed"

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.temporal import DATA_CONVERTER
+from tests.conftest import TEST_CONVERTER
 from workers.worker import WORKFLOWS, worker_options
 
 pytestmark = pytest.mark.workflow
@@ -42,7 +42,7 @@ async def test_a_stored_history_replays_without_nondeterminism(path: Path) -> No
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_CONVERTER,
         workflow_runner=worker_options()["workflow_runner"],  # as the worker runs them
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
