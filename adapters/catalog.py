@@ -90,6 +90,27 @@ class CatalogRepository:
                 details={"location_id": location_id, "field": "fulfilment.location_id"},
             )
 
+    def selling_channels(self, location_id: str, known: list[str]) -> list[str]:
+        """Every channel that may sell from this location: the ones named in `known`, and every
+        channel with a configuration, a webhook or a token, less those whose configuration
+        leaves this location out."""
+        from sqlalchemy import text
+
+        with read_scope(self.engine) as s:
+            row = s.get(Location, location_id)
+            if row is None:
+                return []
+            names = set(known)
+            for sql in (
+                "SELECT channel FROM channelconfig",
+                "SELECT channel FROM channelwebhook",
+                "SELECT DISTINCT channel FROM apitoken WHERE channel IS NOT NULL",
+            ):
+                names |= {r[0] for r in s.execute(text(sql))}
+            rules = {c.channel: channel_rule_of(c) for c in s.exec(select(ChannelConfig))}
+        site = site_of(row)
+        return sorted(n for n in names if n not in rules or rules[n].refuses(site, None) is None)
+
     def channel_rule(self, channel: str) -> ChannelRule | None:
         with read_scope(self.engine) as s:
             row = s.get(ChannelConfig, channel)

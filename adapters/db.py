@@ -115,3 +115,26 @@ def insert_ignoring_duplicates(s: Session, table: Any) -> Any:
             stmt = sqlite_insert(table).on_conflict_do_nothing()
         _ignoring[(dialect, table)] = stmt
     return stmt
+
+
+_upserts: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
+
+
+def upsert(s: Session, table: Any, *, update: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE SET the columns `update` to the values
+    inserted, in the session's dialect, built once per table, dialect and columns."""
+    dialect = s.get_bind().dialect.name
+    key = (dialect, table, update)
+    stmt = _upserts.get(key)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+        base = dialect_insert(table)
+        stmt = base.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: base.excluded[c] for c in update},
+        )
+        _upserts[key] = stmt
+    return stmt

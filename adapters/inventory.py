@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from adapters.catalog import site_of
 from adapters.db import read_scope, session_scope
+from adapters.events import touch_stock
 from adapters.tables import DailyDispatch, Location, Stock, StockMovement
 from domain.orders import PlannedPart
 from domain.routing import Site
@@ -146,6 +147,7 @@ class InventoryRepository:
             s.flush()
             if delta:
                 s.add(self._movement("adjust", location_id, sku, on_hand_delta=delta))
+            touch_stock(s, {(location_id, sku)})
             return row
 
     def receive(self, location_id: str, sku: str, *, qty: int, key: str) -> Stock:
@@ -158,6 +160,7 @@ class InventoryRepository:
                     {"q": qty, "l": location_id, "s": sku},
                 )
                 s.add(self._movement("receive", location_id, sku, on_hand_delta=qty, key=key))
+                touch_stock(s, {(location_id, sku)})
             row = s.get(Stock, (location_id, sku))
             assert row is not None
             s.refresh(row)
@@ -209,6 +212,7 @@ class InventoryRepository:
                 )
             for location_id in sorted(touched):
                 self._count_dispatch(s, location_id, day)
+            touch_stock(s, {(loc, sku) for loc, sku, _, _ in todo})
             return True
 
     def release(self, order_id: str, part: PlannedPart, *, reason: str = "release") -> None:
@@ -266,6 +270,7 @@ class InventoryRepository:
                         note=reason,
                     )
                 )
+            touch_stock(s, {(part.location_id, line.sku) for line in lines})
 
     def restock(self, order_id: str, location_id: str, sku: str, qty: int, *, key: str) -> None:
         """Returned goods back on the shelf: on_hand grows through the ledger. Idempotent."""
@@ -288,6 +293,7 @@ class InventoryRepository:
                     note="returned",
                 )
             )
+            touch_stock(s, {(location_id, sku)})
 
     # --- helpers ---------------------------------------------------------------------------
 

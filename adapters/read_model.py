@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Table, update
+from sqlalchemy import BindParameter, Table, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters.db import insert_ignoring_duplicates, read_scope, session_scope
+from adapters.events import ORDER_EVENTS, PART_EVENTS, emit, outbox_on
 from adapters.tables import (
     Fulfilment,
     Order,
@@ -48,6 +50,61 @@ from domain.orders import (
 ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
 FULFILMENTS: Table = Fulfilment.__table__  # type: ignore[attr-defined]
 TIMELINE: Table = TimelineEvent.__table__  # type: ignore[attr-defined]
+PAYMENTS: Table = Payment.__table__  # type: ignore[attr-defined]
+REFUNDS: Table = Refund.__table__  # type: ignore[attr-defined]
+LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
+LINE_COLUMNS = [
+    LINES.c[n]
+    for n in (
+        "sku",
+        "qty",
+        "unit_price_amount",
+        "discount_amount",
+        "paid_amount",
+        "gift",
+        "points_amount",
+        "detail",
+    )
+]
+PART_COLUMNS = [
+    FULFILMENTS.c[n]
+    for n in (
+        "fulfilment_id",
+        "location_id",
+        "mode",
+        "status",
+        "lines",
+        "carrier",
+        "tracking_no",
+        "reasons",
+    )
+]
+PAYMENT_COLUMNS = [PAYMENTS.c[n] for n in ("payment_id", "order_id", "method", "amount", "status")]
+REFUND_COLUMNS = [
+    REFUNDS.c[n] for n in ("refund_id", "amount", "reason", "status", "lines", "detail")
+]
+_ORDER: BindParameter[str] = bindparam("oid")
+# An order's view, in statements built once (no statement built, coerced or keyed per call).
+VIEW_ORDER = sa_select(ORDERS).where(ORDERS.c.order_id == _ORDER)
+VIEW_LINES = sa_select(*LINE_COLUMNS).where(LINES.c.order_id == _ORDER).order_by(LINES.c.line_no)
+VIEW_PARTS = (
+    sa_select(*PART_COLUMNS)
+    .where(FULFILMENTS.c.order_id == _ORDER)
+    .order_by(FULFILMENTS.c.fulfilment_id)
+)
+VIEW_PAYMENTS = (
+    sa_select(*PAYMENT_COLUMNS)
+    .where(PAYMENTS.c.order_id == _ORDER)
+    .order_by(PAYMENTS.c.created_at, PAYMENTS.c.payment_id)
+)
+VIEW_REFUNDS = (
+    sa_select(*REFUND_COLUMNS).where(REFUNDS.c.order_id == _ORDER).order_by(REFUNDS.c.created_at)
+)
+VIEW_TIMELINE = (
+    sa_select(TIMELINE.c.at, TIMELINE.c.event, TIMELINE.c.detail)
+    .where(TIMELINE.c.order_id == _ORDER)
+    .order_by(TIMELINE.c.at, TIMELINE.c.id)
+)
 _PRICING = TypeAdapter(Pricing)
 _PARTS = TypeAdapter(list[PlannedPart])
 
@@ -160,6 +217,10 @@ class ReadModel:
                     ),
                 ],
             )
+            s.flush()
+            _tell_channel(s, req.order_id, "order.created")
+            if status == "paid":
+                _tell_channel(s, req.order_id, "order.paid")
 
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
         """The order's new status, and the event on its timeline; a record that is further
@@ -174,8 +235,11 @@ class ReadModel:
                 .where(ORDERS.c.status.in_(statuses_before(status)))
                 .values(**values)
             )
-            if changed.rowcount:  # type: ignore[attr-defined]
-                _timeline(s, order_id, f"{order_id}:{event}", event, detail)
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                return
+            new = _timeline(s, order_id, f"{order_id}:{event}", event, detail)
+            if new and status in ORDER_EVENTS:
+                _tell_channel(s, order_id, ORDER_EVENTS[status])
 
     def record_payment(self, order_id: str, p: PaymentRecord, *, detail: str = "") -> None:
         """A payment of the order, new or with a new status (a succeeded payment stays so), and
@@ -219,13 +283,15 @@ class ReadModel:
                     return _part_state(row)
                 return None
             order_id, location_id = changed
-            _timeline(
+            new = _timeline(
                 s,
                 order_id,
                 f"{fulfilment_id}:{event}",
                 event,
                 detail or f"{fulfilment_id} at {location_id}: {status}",
             )
+            if new and status in PART_EVENTS:
+                _tell_channel(s, order_id, PART_EVENTS[status])
             return None
 
     def set_code_hash(self, fulfilment_id: str, code_hash: str) -> None:
@@ -349,6 +415,9 @@ class ReadModel:
             row.status, row.detail = status, detail
             row.updated_at = utcnow()
             s.add(row)
+            if status == "succeeded":
+                s.flush()
+                _tell_channel(s, order_id, "refund.succeeded")
 
     def refunds(self, status: str | None) -> list[dict[str, Any]]:
         with read_scope(self.engine) as s:
@@ -522,9 +591,11 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
     )
 
 
-def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> None:
-    """An event on the order's timeline, once per key (a repeated projection adds nothing)."""
-    _timelines(s, order_id, [(key, event, detail)])
+def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> bool:
+    """An event on the order's timeline, once per key (a repeated projection adds nothing):
+    whether it was new."""
+    row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail, "at": utcnow()}
+    return bool(s.execute(insert_ignoring_duplicates(s, TIMELINE), row).rowcount)  # type: ignore[attr-defined]
 
 
 def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) -> None:
@@ -537,7 +608,17 @@ def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) ->
     s.execute(insert_ignoring_duplicates(s, TIMELINE), rows)
 
 
-def fulfilment_view(f: Fulfilment) -> dict[str, Any]:
+def _tell_channel(s: Session, order_id: str, type_: str) -> None:
+    """An event for the order's channel, with the order as the channel now sees it (in the
+    transaction of the change it reports)."""
+    if not outbox_on():
+        return
+    order = s.execute(VIEW_ORDER, {"oid": order_id}).first()
+    if order is not None:
+        emit(s, channel=order.channel, type=type_, order_id=order_id, data=_view(s, order))
+
+
+def fulfilment_view(f: Any) -> dict[str, Any]:
     return {
         "fulfilment_id": f.fulfilment_id,
         "location_id": f.location_id,
@@ -551,31 +632,16 @@ def fulfilment_view(f: Fulfilment) -> dict[str, Any]:
     }
 
 
-def _view(s: Session, o: Order) -> dict[str, Any]:
-    lines = s.exec(
-        select(OrderLine).where(OrderLine.order_id == o.order_id).order_by(col(OrderLine.line_no))
-    )
-    fulfilments = s.exec(
-        select(Fulfilment)
-        .where(Fulfilment.order_id == o.order_id)
-        .order_by(col(Fulfilment.fulfilment_id))
-    )
-    payments = list(
-        s.exec(
-            select(Payment)
-            .where(Payment.order_id == o.order_id)
-            .order_by(col(Payment.created_at), col(Payment.payment_id))
-        )
-    )
-    refunds = list(
-        s.exec(select(Refund).where(Refund.order_id == o.order_id).order_by(col(Refund.created_at)))
-    )
+def _view(s: Session, o: Any) -> dict[str, Any]:
+    """The order as the API shows it, read with statements built once (an `Order` row, or a
+    row of the order table): the API's answer and every channel event's data."""
+    oid = {"oid": o.order_id}
+    lines = s.execute(VIEW_LINES, oid).all()
+    fulfilments = s.execute(VIEW_PARTS, oid).all()
+    payments = s.execute(VIEW_PAYMENTS, oid).all()
+    refunds = s.execute(VIEW_REFUNDS, oid).all()
+    timeline = s.execute(VIEW_TIMELINE, oid).all()
     payment = counted_payment(payments, refunds)
-    timeline = s.exec(
-        select(TimelineEvent)
-        .where(TimelineEvent.order_id == o.order_id)
-        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-    )
     return {
         "order_id": o.order_id,
         "channel": o.channel,
@@ -617,7 +683,7 @@ def late_refund_id(order_id: str, payment_id: str) -> str:
     return f"R{order_id[1:]}-late-{payment_id}"
 
 
-def counted_payment(payments: list[Payment], refunds: list[Refund]) -> Payment | None:
+def counted_payment(payments: Sequence[Any], refunds: Sequence[Any]) -> Any:
     """The payment the order shows: the one that paid it (not refunded as late), else the
     latest one."""
     late = {r.refund_id for r in refunds}
@@ -629,7 +695,7 @@ def counted_payment(payments: list[Payment], refunds: list[Refund]) -> Payment |
     return kept[0] if kept else (payments[-1] if payments else None)
 
 
-def payment_view(p: Payment) -> dict[str, Any]:
+def payment_view(p: Any) -> dict[str, Any]:
     return {"payment_id": p.payment_id, "method": p.method, "amount": p.amount, "status": p.status}
 
 
@@ -652,9 +718,9 @@ def promotion_list(promotions: dict[str, int]) -> list[dict[str, Any]]:
     return [{"promotion_id": p, "amount": a} for p, a in promotions.items()]
 
 
-def line_view(ln: OrderLine | PricedLine) -> dict[str, Any]:
+def line_view(ln: Any) -> dict[str, Any]:
     """A priced line as the API shows it, from the read model or straight from pricing."""
-    promotions = ln.detail if isinstance(ln, OrderLine) else promotion_list(ln.promotions)
+    promotions = promotion_list(ln.promotions) if isinstance(ln, PricedLine) else ln.detail
     return {
         "sku": ln.sku,
         "qty": ln.qty,

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # where Temporal UI runs: its origin may call the codec endpoint (CORS)
     ui_url: str | None = None
     repair_every_s: int = 600  # how often the scheduled repair sweep runs
+    # channel events: the longest wait between attempts, when an event is given up, how long a
+    # receiver is waited for, how often the pump looks for work when idle
+    channel_events: bool = True  # record and deliver channel events (0: not at all)
+    webhook_retry_max_s: int = 600
+    webhook_give_up_s: int = 86_400
+    webhook_timeout_s: float = 10.0
+    events_poll_s: float = 0.2
+    channel_sim_port: int = 8020
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8010
     gateway_url: str | None = None
@@ -61,7 +69,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 6000
     # The chain's own channels: they see a member's orders from every channel; marketplaces
     # (tmall, jd, meituan, ...) see only orders placed through them.
-    first_party_channels: list[str] = ["app", "miniprogram", "pos"]
+    first_party_channels: list[str] = list(policy.FIRST_PARTY_CHANNELS)
 
     @property
     def db_url(self) -> str:
@@ -101,6 +109,10 @@ class Settings(BaseSettings):
                 path.chmod(0o600)
             text = path.read_text()
         return KeyRing.from_json(text, self.payload_key_id)
+
+    @property
+    def channel_sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.channel_sim_port}"
 
     @property
     def ui_origin(self) -> str:

@@ -340,3 +340,55 @@ class ApiToken(SQLModel, table=True):
 class WebhookEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=128)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+# --- channel events ----------------------------------------------------------------------
+
+
+class ChannelWebhook(SQLModel, table=True):
+    """Where a channel's events are POSTed, the secret they are signed with, which events."""
+
+    channel: str = Field(primary_key=True, max_length=64)
+    url: str = Field(max_length=500)
+    secret: str = Field(max_length=200)
+    events: list[str] = json_col()  # ["*"]: every event
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChannelEvent(SQLModel, table=True):
+    """An event for one channel (the outbox, written with the change it reports), and its
+    delivery to the channel's webhook."""
+
+    seq: int | None = Field(default=None, primary_key=True)  # the order events happened in
+    event_id: str = Field(unique=True, max_length=40)
+    channel: str = Field(max_length=64, index=True)
+    type: str = Field(max_length=40)
+    order_id: str | None = Field(default=None, max_length=64, index=True)
+    stream: str = Field(max_length=200)  # the order, or "stock:<location>:<sku>": in order
+    data: str = ""  # the event's data as JSON text: encoded once, sent as it is
+    created_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    first_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str = ""
+
+
+class StockTouch(SQLModel, table=True):
+    """A (location, SKU) whose stock changed since the sold-out watcher last looked."""
+
+    location_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    touched_at: datetime = Field(default_factory=utcnow)
+
+
+class StockState(SQLModel, table=True):
+    """A (location, SKU)'s availability as channels were last told it."""
+
+    location_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    sold_out: bool = False
+    available: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -25,7 +25,18 @@ from adapters.settlement import SettlementLedger
 from adapters.tokens import TokenRepository
 from api import errors
 from api.deps import Services
-from api.routes import admin, codec, health, members, orders, payments, quotes, staff, stock
+from api.routes import (
+    admin,
+    codec,
+    events,
+    health,
+    members,
+    orders,
+    payments,
+    quotes,
+    staff,
+    stock,
+)
 from api.schemas import ErrorOut
 
 MAX_BODY_BYTES = 1 << 20
@@ -82,7 +93,7 @@ def create_app(
     errors.install(app)
     # Routes are matched in order: what channels and staff call on every order comes first
     # (a request's routing then tries a few patterns, not all fifty).
-    for module in (orders, staff, payments, quotes, members, stock, admin, codec, health):
+    for module in (orders, staff, payments, quotes, members, stock, events, admin, codec, health):
         app.include_router(module.router)
 
     app.add_middleware(LimitsAndMetrics)

@@ -41,6 +41,7 @@ STATUS_BY_CODE = {
     "idempotency_conflict": 409,
     "not_allowed_for_channel": 403,
     "too_many_attempts": 429,
+    "invalid_webhook_url": 422,
 }
 log = logging.getLogger("oms.api")
 

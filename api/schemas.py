@@ -285,3 +285,14 @@ FulfilmentStatusFilter = Literal[
     "cancelled",
     "expired",
 ]
+
+
+class WebhookIn(Strict):
+    url: Annotated[str, Field(min_length=8, max_length=500)]
+    secret: Annotated[str, Field(min_length=16, max_length=200)]
+    events: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=lambda: ["*"], min_length=1, max_length=50
+    )
+
+
+DeliveryStatusFilter = Literal["pending", "delivered", "failed", "skipped"]

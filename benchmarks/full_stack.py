@@ -5,9 +5,10 @@ worker(s), the API(s)) in a scratch home under `OMS_HOME/bench/`, then in the sa
 
 1. the floor: `BENCH_ORDERS` skeleton workflows (7 no-op activities, 4 signals) on the same
    server, with a worker of the same settings, driven by `BENCH_CHANNELS` concurrent clients;
-2. the real thing: `BENCH_ORDERS` orders submitted through the API by `BENCH_CHANNELS` simulated
-   channels at once (members paying by stored value or through the payment gateway, a share of
-   pickup orders), each taken by its location's staff through accept, picked, ship and deliver,
+2. the real thing, with every demo channel subscribed to the simulated channels' receiver:
+   `BENCH_ORDERS` orders submitted through the API by `BENCH_CHANNELS` simulated channels at
+   once (members paying by stored value or through the payment gateway, a share of pickup
+   orders), each taken by its location's staff through accept, picked, ship and deliver,
    or accept, picked and pickup with the member's code, until the order is `completed` (seen in
    the read model by one watcher for all orders, so that timing them adds no API calls);
 3. latency at a load the stack keeps up with: the same mix offered by the same channels at
@@ -15,13 +16,15 @@ worker(s), the API(s)) in a scratch home under `OMS_HOME/bench/`, then in the sa
    schedule whether or not earlier ones are done (`--paced-share 0` skips it).
 
 Prints orders per second, the ratio to the floor, submit and staff-action latency (saturated and
-paced), the workers' peak RSS; writes `result.json` and `chart.png` under `OMS_HOME/bench/`; the
+paced), the workers' peak RSS, the channel events' delivery lag (from the change to the
+receiver's 2xx); writes `result.json` and `chart.png` under `OMS_HOME/bench/`; the
 last line is
 `orders_per_s=<x> floor_per_s=<y> ratio=<x/y> submit_p99_ms=<z> action_p99_ms=<w>`.
 
-Flags: `--scale-out` runs 2 workers and 2 API processes on PostgreSQL (`BENCH_PG_URL`, default
-the local server); `--in-flight N` then parks N pickup orders at `ready_for_pickup` and reports the
-workers' RSS, and submit and staff-action latency at the paced load before and with them waiting,
+Flags: `--no-events` runs with no channel events at all (to see what they add); `--scale-out`
+runs 2 workers and 2 API processes on PostgreSQL (`BENCH_PG_URL`, default the local server);
+`--in-flight N` then parks N pickup orders at `ready_for_pickup` and reports the workers' RSS,
+and submit and staff-action latency at the paced load before and with them waiting,
 each over `--probe` pickup orders (`BENCH_PROBE`, default 100).
 """
 
@@ -76,12 +79,13 @@ def cpu_seconds(pid: int) -> float:
 class BenchStack:
     """The embedded stack as processes, in a scratch home, on free ports."""
 
-    def __init__(self, home: Path, *, scale_out: bool, pg_url: str) -> None:
+    def __init__(self, home: Path, *, scale_out: bool, pg_url: str, events: bool = True) -> None:
         from workers.dev import scratch_stack
 
         shutil.rmtree(home, ignore_errors=True)
         db_url = fresh_pg_database(pg_url) if scale_out else None
-        self.stack = scratch_stack(home, db_url=db_url, env={"OMS_TASK_QUEUE": "bench-orders"})
+        env = {"OMS_TASK_QUEUE": "bench-orders", "OMS_CHANNEL_EVENTS": "1" if events else "0"}
+        self.stack = scratch_stack(home, db_url=db_url, env=env)
         self.settings = self.stack.settings
         self.scale_out = scale_out
         self.api_urls = [f"http://127.0.0.1:{self.settings.api_port}"]
@@ -204,7 +208,9 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
 
 async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    stack = BenchStack(out / "run", scale_out=args.scale_out, pg_url=args.pg_url)
+    stack = BenchStack(
+        out / "run", scale_out=args.scale_out, pg_url=args.pg_url, events=not args.no_events
+    )
     admin = stack.settings.secret("admin_token")
     try:
         stack.start()
@@ -229,35 +235,41 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             args.orders, pickup_share=0.3, gateway_share=0.25, until="completed"
         )
         cpu2 = {name: cpu_seconds(pid) for name, pid in procs}
+        lag = await event_lag(stack.settings.db_url, driver.orders[-args.orders :])
         f = driver.figures
         floor_cpu = {k: (cpu1[k] - cpu0[k]) * 1000 / args.orders for k in cpu0}
         order_cpu = {k: (cpu2[k] - cpu1[k]) * 1000 / args.orders for k in cpu0}
         paced: dict[str, Any] = {}
         if args.paced_share > 0:
             paced = await paced_latency(driver, args.orders, rate=orders * args.paced_share)
-        result: dict[str, Any] = {
-            "mode": "scale-out: 2 workers, 2 APIs, PostgreSQL"
-            if args.scale_out
-            else "1 worker, 1 API, SQLite",
-            "orders": args.orders,
-            "channels": args.channels,
-            "orders_per_s": round(orders, 2),
-            "floor_per_s": round(floor, 2),
-            "ratio": round(orders / floor, 2),
-            "submit_p50_ms": round(statistics.median(f.submit_ms), 1),
-            "submit_p99_ms": round(pct(f.submit_ms, 0.99), 1),
-            "action_p50_ms": round(statistics.median(f.action_ms), 1),
-            "action_p99_ms": round(pct(f.action_ms, 0.99), 1),
-            "worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
-            "cpu_ms_per_floor_workflow": {k: round(v, 1) for k, v in floor_cpu.items()},
-            "cpu_ms_per_order": {k: round(v, 1) for k, v in order_cpu.items()},
-            # The same comparison by CPU instead of time: what the stack's processes spent on a
-            # floor workflow over what they spent on an order. When both phases keep the
-            # machine equally busy, the throughputs' ratio is this one.
-            "cpu_ratio": round(sum(floor_cpu.values()) / sum(order_cpu.values()), 3),
-            "failures": len(f.failures),
-            "failure_samples": f.failures[:5],
-        } | paced
+        result: dict[str, Any] = (
+            {
+                "mode": "scale-out: 2 workers, 2 APIs, PostgreSQL"
+                if args.scale_out
+                else "1 worker, 1 API, SQLite",
+                "orders": args.orders,
+                "channels": args.channels,
+                "orders_per_s": round(orders, 2),
+                "floor_per_s": round(floor, 2),
+                "ratio": round(orders / floor, 2),
+                "submit_p50_ms": round(statistics.median(f.submit_ms), 1),
+                "submit_p99_ms": round(pct(f.submit_ms, 0.99), 1),
+                "action_p50_ms": round(statistics.median(f.action_ms), 1),
+                "action_p99_ms": round(pct(f.action_ms, 0.99), 1),
+                "worker_peak_rss_mib": round(status_mib(stack.workers, "VmHWM"), 1),
+                "cpu_ms_per_floor_workflow": {k: round(v, 1) for k, v in floor_cpu.items()},
+                "cpu_ms_per_order": {k: round(v, 1) for k, v in order_cpu.items()},
+                # The same comparison by CPU instead of time: what the stack's processes spent on a
+                # floor workflow over what they spent on an order. When both phases keep the
+                # machine equally busy, the throughputs' ratio is this one.
+                "cpu_ratio": round(sum(floor_cpu.values()) / sum(order_cpu.values()), 3),
+                "failures": len(f.failures),
+                "failure_samples": f.failures[:5],
+                "channel_events": not args.no_events,
+            }
+            | lag
+            | paced
+        )
         if args.in_flight:
             probe_rate = orders * (args.paced_share or 0.5)
             result |= await in_flight(
@@ -267,6 +279,56 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     finally:
         await driver.close()
         stack.stop()
+
+
+async def event_lag(db_url: str, orders: list[str]) -> dict[str, Any]:
+    """How long the channels waited for these orders' events: from the change (the event's
+    record, in the change's transaction) to the receiver's 2xx. Waits until every one is
+    delivered (up to a minute)."""
+    from sqlalchemy import text
+
+    from adapters.db import make_engine
+
+    engine = make_engine(db_url)
+    wanted = set(orders)
+    rows: list[Any] = []
+    try:
+        for _ in range(600):
+            with engine.connect() as conn:
+                rows = [
+                    r
+                    for r in conn.execute(
+                        text(
+                            "SELECT order_id, status, created_at, delivered_at FROM channelevent "
+                            "WHERE order_id IS NOT NULL"
+                        )
+                    )
+                    if r[0] in wanted
+                ]
+            if not rows or all(r[1] != "pending" for r in rows):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        engine.dispose()
+    lags = [
+        (_at(r[3]) - _at(r[2])) * 1000 for r in rows if r[1] == "delivered" and r[3] is not None
+    ]
+    return {
+        "events": len(rows),
+        "events_delivered": len(lags),
+        "event_lag_p50_ms": round(statistics.median(lags), 1) if lags else None,
+        "event_lag_p99_ms": round(pct(lags, 0.99), 1) if lags else None,
+    }
+
+
+def _at(value: Any) -> float:
+    from datetime import UTC, datetime
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return float(value.timestamp())
 
 
 async def paced_latency(driver: Driver, n: int, *, rate: float) -> dict[str, Any]:
@@ -337,6 +399,11 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=int(os.environ.get("BENCH_CHANNELS", 20)))
     parser.add_argument("--scale-out", action="store_true")
     parser.add_argument(
+        "--no-events",
+        action="store_true",
+        help="run without channel events (OMS_CHANNEL_EVENTS=0), to see what they cost",
+    )
+    parser.add_argument(
         "--paced-share",
         type=float,
         default=float(os.environ.get("BENCH_PACED_SHARE", 0.5)),
@@ -367,6 +434,7 @@ def main() -> None:
         "result"
         + ("-scale-out" if args.scale_out else "")
         + ("-in-flight" if args.in_flight else "")
+        + ("-no-events" if args.no_events else "")
     )
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     chart(result, out / (name.replace("result", "chart") + ".png"))

@@ -47,8 +47,8 @@ from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from adapters.http import Client as HttpClient
 from benchmarks.full_stack import cpu_seconds
-from benchmarks.http import Client as HttpClient
 from benchmarks.skeleton import SIGNALS, SkeletonOrder, skeleton_step
 
 STATUS = SearchAttributeKey.for_keyword("OrderStatus")

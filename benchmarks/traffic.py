@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.http import Client, Reply, TransportError
+from adapters.http import Client, Reply, TransportError
 
 HANGZHOU = {
     "province": "Zhejiang",

@@ -14,6 +14,9 @@ RETURN_WINDOW_S = 7 * 24 * 3600  # returns are taken this long after completion
 MIN_CREDIT_SCORE = 60  # stores below this score are not dispatched to
 PICKUP_ATTEMPTS = 5  # wrong pickup codes before a part locks
 PICKUP_LOCKOUT_S = 15 * 60  # how long a locked part refuses every code
+# The chain's own channels: they see whole members and a member's orders from every channel,
+# and may spend stored value and points; marketplaces (tmall, jd, meituan, ...) may not.
+FIRST_PARTY_CHANNELS = ("app", "miniprogram", "pos")
 
 
 @dataclass

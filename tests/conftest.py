@@ -162,3 +162,13 @@ def gateway_url() -> Iterator[str]:
 
     with serve(create_sim_app(WEBHOOK_SECRET, seed=1)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def channel_sim_url() -> Iterator[str]:
+    """The simulated channels' webhook receiver, as its own HTTP service."""
+    from tests.servers import serve
+    from workers.channel_sim import create_channel_sim
+
+    with serve(create_channel_sim()) as url:
+        yield url

@@ -6,12 +6,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from adapters.db import make_engine
+from adapters.events import set_outbox
 from adapters.settings import Settings
 from api.app import create_app
 from workers.temporal import connect
 
 
 def build(settings: Settings) -> FastAPI:
+    set_outbox(settings.channel_events)
     return create_app(settings, make_engine(settings.db_url), lambda: connect(settings))
 
 

@@ -374,3 +374,22 @@ def issue_demo_tokens(tokens: TokenRepository, home: Path) -> Path:
     path.write_text(json.dumps(data, indent=2))
     path.chmod(0o600)
     return path
+
+
+def subscribe_demo_channels(engine: Engine, home: Path, sim_url: str) -> dict[str, str]:
+    """Every demo channel's events go to the simulated channels' receiver (`workers/
+    channel_sim.py`), each signed with its own secret, made once under `home`: the secrets."""
+    import json
+    import secrets
+
+    from adapters.events import EventStore
+
+    path = home / "channel_secrets.json"
+    if not path.exists():
+        path.write_text(json.dumps({ch: secrets.token_urlsafe(24) for ch in CHANNELS}))
+        path.chmod(0o600)
+    keys: dict[str, str] = json.loads(path.read_text())
+    store = EventStore(engine)
+    for channel, secret in keys.items():
+        store.subscribe(channel, url=f"{sim_url}/hooks/{channel}", secret=secret, events=["*"])
+    return keys

@@ -20,7 +20,7 @@ from typing import Any
 from adapters.db import make_engine
 from adapters.settings import Settings
 from adapters.tokens import TokenRepository
-from workers.demo import issue_demo_tokens, seed_demo
+from workers.demo import issue_demo_tokens, seed_demo, subscribe_demo_channels
 from workers.migrate import migrate
 from workers.temporal import bundled_binary, dev_server_args
 
@@ -65,6 +65,7 @@ class Stack:
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.channel_secrets: dict[str, str] = {}
         self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.home = settings.home.resolve()
         base = (
@@ -88,6 +89,9 @@ class Stack:
         engine = make_engine(self.settings.db_url)
         seed_demo(engine, self.home)
         path = issue_demo_tokens(TokenRepository(engine, admin_token=admin_token), self.home)
+        self.channel_secrets = subscribe_demo_channels(
+            engine, self.home, self.settings.channel_sim_url
+        )
         engine.dispose()
         return path
 
@@ -136,6 +140,15 @@ class Stack:
         wait_for_port(s.temporal_port, timeout=60, proc=temporal)
         gateway = self.spawn("gateway", [sys.executable, "-m", "workers.gateway_sim"])
         wait_for_port(s.gateway_port, timeout=60, proc=gateway)
+        channels = self.spawn(
+            "channels",
+            [sys.executable, "-m", "workers.channel_sim"],
+            {
+                "OMS_CHANNEL_SIM_PORT": str(s.channel_sim_port),
+                "OMS_CHANNEL_SIM_SECRETS": json.dumps(self.channel_secrets),
+            },
+        )
+        wait_for_port(s.channel_sim_port, timeout=60, proc=channels)
         self.spawn("worker", [sys.executable, "-m", "workers.worker"])
         api = self.spawn("api", [sys.executable, "-m", "workers.api_server"])
         wait_for_port(s.api_port, timeout=60, proc=api)
@@ -176,6 +189,7 @@ def scratch_stack(
         "OMS_TEMPORAL_PORT": str(free_port()),
         "OMS_UI_PORT": str(free_port()),
         "OMS_GATEWAY_PORT": str(free_port()),
+        "OMS_CHANNEL_SIM_PORT": str(free_port()),
         "OMS_ADMIN_TOKEN": "admin-" + secrets.token_hex(16),
         "OMS_PAYMENT_WEBHOOK_SECRET": secrets.token_hex(16),
         "OMS_PICKUP_CODE_SECRET": secrets.token_hex(16),
@@ -194,7 +208,9 @@ def banner(settings: Settings, tokens: Path | None) -> str:
         f"  Temporal UI  http://127.0.0.1:{settings.ui_port}",
         f"  Temporal     127.0.0.1:{settings.temporal_port}  task queue {settings.task_queue}",
         f"  Payments     {settings.gateway_base_url}  (simulated gateway; drive it with "
-        "POST /v1/sim/payments/{payment_id})",
+        "POST /v1/sim/payments/{payment_id} on the API)",
+        f"  Channels     {settings.channel_sim_url}  (simulated channels: the events they "
+        "received, live)",
         f"  Database     {settings.db_url}",
         f"  Admin token  {home / 'admin_token'}"
         + ("" if not os.environ.get("OMS_ADMIN_TOKEN") else " (from OMS_ADMIN_TOKEN)"),

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.events import EventActivities, PumpConfig
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
@@ -20,6 +21,7 @@ from activities.repair import RepairActivities
 from activities.steps import StepRunner
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
+from adapters.events import EventStore, set_outbox
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
@@ -27,11 +29,19 @@ from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
+from domain.policy import FIRST_PARTY_CHANNELS
 from workers.temporal import connect, ensure_repair_schedule
 from workflows.aftercare import LatePaymentWorkflow, RepairSweepWorkflow, RepairWorkflow
+from workflows.events import ChannelEventsWorkflow, events_workflow_id
 from workflows.order import OrderWorkflow
 
-WORKFLOWS = [OrderWorkflow, LatePaymentWorkflow, RepairWorkflow, RepairSweepWorkflow]
+WORKFLOWS = [
+    OrderWorkflow,
+    LatePaymentWorkflow,
+    RepairWorkflow,
+    RepairSweepWorkflow,
+    ChannelEventsWorkflow,
+]
 
 
 def build_activities(
@@ -41,6 +51,7 @@ def build_activities(
     notify_url: str,
     pickup_secret: str,
     client: Client | None = None,
+    first_party: list[str] | None = None,
 ) -> list[Callable[..., Any]]:
     read_model = ReadModel(engine)
     payments = PaymentActivities(gateway, read_model, notify_url=notify_url)
@@ -56,8 +67,14 @@ def build_activities(
         members=MemberRepository(engine), read_model=read_model, gateway=gateway
     )
     repair = RepairActivities(read_model, client)
+    events = EventActivities(
+        EventStore(engine),
+        CatalogRepository(engine),
+        PickupCodes(pickup_secret),
+        first_party=list(first_party if first_party is not None else FIRST_PARTY_CHANNELS),
+    )
     each: list[Callable[..., Any]] = [*acts.all(), *payments.all(), *refunds.all()]
-    return [*each, *repair.all(), StepRunner(each).run_steps]
+    return [*each, *repair.all(), *events.all(), StepRunner(each).run_steps]
 
 
 def worker_options() -> dict[str, Any]:
@@ -99,6 +116,7 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
+    set_outbox(settings.channel_events)
     client = await connect(settings)
     engine = make_engine(settings.db_url)
     worker = build_worker(
@@ -110,8 +128,33 @@ async def run_worker(settings: Settings) -> None:
         pickup_secret=settings.secret("pickup_code_secret"),
     )
     await ensure_repair_schedule(client, settings)
+    if settings.channel_events:
+        await ensure_event_pump(client, settings)
     logging.getLogger("oms.worker").info("worker polling %s", settings.task_queue)
     await worker.run()
+
+
+def pump_config(settings: Settings) -> PumpConfig:
+    return PumpConfig(
+        poll_s=settings.events_poll_s,
+        timeout_s=settings.webhook_timeout_s,
+        retry_max_s=settings.webhook_retry_max_s,
+        give_up_s=settings.webhook_give_up_s,
+    )
+
+
+async def ensure_event_pump(client: Client, settings: Settings) -> None:
+    """The channel-events workflow (one per namespace): started if it is not running."""
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    await client.start_workflow(
+        ChannelEventsWorkflow.run,
+        pump_config(settings),
+        id=events_workflow_id(settings.task_queue),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="delivers channel events and sold-out changes",
+    )
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:

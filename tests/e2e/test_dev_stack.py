@@ -30,6 +30,7 @@ class DevStack:
             "OMS_TEMPORAL_PORT": free_port(),
             "OMS_UI_PORT": free_port(),
             "OMS_GATEWAY_PORT": free_port(),
+            "OMS_CHANNEL_SIM_PORT": free_port(),
         }
         self.proc: subprocess.Popen | None = None
         self.out = home / "dev.out"
@@ -142,6 +143,18 @@ def test_make_dev_serves_an_order_and_keeps_it_across_a_restart(tmp_path: Path) 
             headers={"Authorization": f"Bearer {admin}"},
         ).json()
         assert stock["reserved"] == 2
+        # the simulated channels hear of each step, signed, within a second or so
+        sim = f"http://127.0.0.1:{stack.ports['OMS_CHANNEL_SIM_PORT']}"
+        assert "Channels" in banner and sim in banner
+        heard: list[str] = []
+        for _ in range(50):
+            events = httpx.get(f"{sim}/events", params={"order_id": order_id}).json()["events"]
+            heard = [e["type"] for e in events]
+            if "fulfilment.dispatched" in heard:
+                break
+            time.sleep(0.1)
+        assert heard[:3] == ["order.created", "order.paid", "fulfilment.dispatched"]
+        assert httpx.get(f"{sim}/events").json()["refused"] == 0
     finally:
         assert stack.stop() == 0
     assert ports_closed(stack)

@@ -110,6 +110,36 @@ async def assert_consistent(stack: Stack, engine: Engine, driver: Driver) -> Non
     assert check_database(engine) == []
     client = await connect(stack.settings)
     assert await check_temporal(engine, client) == []
+    await assert_every_event_received(stack, engine)
+
+
+async def assert_every_event_received(stack: Stack, engine: Engine) -> None:
+    """Every event of the subscribed demo channels reaches the simulated channels' receiver,
+    whatever was killed (it may see some twice: events carry ids)."""
+    waiting: list[str] = []
+    for _ in range(300):
+        with session_scope(engine) as s:
+            waiting = [
+                r[0]
+                for r in s.execute(
+                    text("SELECT event_id FROM channelevent WHERE status = 'pending'")
+                )
+            ]
+        if not waiting:
+            break
+        await asyncio.sleep(0.2)
+    assert waiting == [], f"{len(waiting)} events still undelivered"
+    with session_scope(engine) as s:
+        sent = {
+            r[0]
+            for r in s.execute(text("SELECT event_id FROM channelevent WHERE status = 'delivered'"))
+        }
+        failed = s.execute(
+            text("SELECT COUNT(*) FROM channelevent WHERE status = 'failed'")
+        ).scalar()
+    got = httpx.get(f"{stack.settings.channel_sim_url}/events", timeout=10).json()["events"]
+    assert sent and sent <= {e["event_id"] for e in got}
+    assert failed == 0
 
 
 @pytest.mark.parametrize("process", ["worker", "api", "temporal"])

@@ -21,7 +21,7 @@ from api.app import create_app
 from tests import factories as f
 from tests.conftest import PICKUP_SECRET, TEST_KEYS, WEBHOOK_SECRET, uid
 from tests.servers import free_port, serve
-from workers.worker import build_worker
+from workers.worker import build_worker, ensure_event_pump
 
 ADMIN = "test-admin-token-0123456789"
 HZ_ADDRESS = {
@@ -100,6 +100,7 @@ async def running_stack(
     """The API (served over real HTTP for the gateway's webhooks, called in process by tests)
     and a worker on its own task queue, over `engine` and the dev server behind `client`."""
     api_port = free_port()
+    settings_over = {"events_poll_s": 0.1} | settings_over
     settings = Settings(
         home=home,
         task_queue=uid("tq-"),
@@ -125,6 +126,7 @@ async def running_stack(
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
         pickup_secret=PICKUP_SECRET,
     ):
+        await ensure_event_pump(client, settings)
         app = create_app(settings, engine, connect, gateway=gateway)
         with serve(app, api_port):
             transport = httpx.ASGITransport(app=app)

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from benchmarks.http import Client, TransportError
+from adapters.http import Client, TransportError
 
 
 class Server:
