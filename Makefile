@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
-.PHONY: histories install dev test test-fast lint format lock worker api migrate seed clean reconcile repair bench bench-pricing bench-routing bench-primitives bench-steps
+
+.PHONY: screenshots histories install dev test test-fast lint format lock worker api migrate seed clean reconcile repair bench bench-pricing bench-routing bench-primitives bench-steps
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -73,6 +74,10 @@ bench-pricing: install
 
 bench-routing: install
 	$(BIN)/python -m benchmarks.routing
+
+# Screenshots of every console page, written under docs/console/ by its browser tests.
+screenshots: install
+	OMS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/test_console.py
 
 # Re-record the workflow histories replayed by the tests (only when a change is meant to).
 histories: install

@@ -570,6 +570,73 @@ class ReadModel:
             nxt = encode_cursor(rows[-1].created_at, rows[-1].order_id) if more and rows else None
             return [_view(s, o) for o in rows], nxt
 
+    def console_parts(self, location_id: str, *, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """A location's parts in these statuses, oldest first, as the store console shows them:
+        each line with its item's name, the delivery address, and when the part last changed."""
+        from adapters.tables import Sku
+
+        with read_scope(self.engine) as s:
+            rows = s.execute(
+                sa_select(
+                    *PART_COLUMNS,
+                    FULFILMENTS.c.order_id,
+                    FULFILMENTS.c.updated_at,
+                    ORDERS.c.request,
+                )
+                .join(ORDERS, ORDERS.c.order_id == FULFILMENTS.c.order_id)
+                .where(FULFILMENTS.c.location_id == location_id)
+                .where(FULFILMENTS.c.status.in_(statuses))
+                .order_by(FULFILMENTS.c.updated_at)
+            ).all()
+            skus = sorted({ln["sku"] for r in rows for ln in r.lines})
+            table: Table = Sku.__table__  # type: ignore[attr-defined]
+            query = sa_select(table.c.sku, table.c.name).where(table.c.sku.in_(skus))
+            names: dict[str, str] = {sku: name for sku, name in s.execute(query)}
+        return [
+            fulfilment_view(r)
+            | {
+                "order_id": r.order_id,
+                "changed_at": r.updated_at,
+                "address": (r.request.get("fulfilment") or {}).get("address"),
+                "lines": [ln | {"name": names.get(ln["sku"], ln["sku"])} for ln in r.lines],
+            }
+            for r in rows
+        ]
+
+    def code_hashes(self, fulfilment_ids: list[str]) -> dict[str, str]:
+        """The pickup code hashes of these parts (to find the part a code belongs to)."""
+        with read_scope(self.engine) as s:
+            rows = s.execute(
+                sa_select(FULFILMENTS.c.fulfilment_id, FULFILMENTS.c.pickup_code_hash).where(
+                    FULFILMENTS.c.fulfilment_id.in_(fulfilment_ids)
+                )
+            )
+            return {fid: h for fid, h in rows if h}
+
+    def timeline_events(self, event: str, *, limit: int) -> list[dict[str, Any]]:
+        """The latest timeline entries of one kind, across orders."""
+        with read_scope(self.engine) as s:
+            rows = s.execute(
+                sa_select(TIMELINE.c.order_id, TIMELINE.c.at, TIMELINE.c.detail)
+                .where(TIMELINE.c.event == event)
+                .order_by(TIMELINE.c.at.desc())
+                .limit(limit)
+            )
+            return [{"order_id": o, "at": at, "detail": d} for o, at, d in rows]
+
+    def console_part(self, fulfilment_id: str) -> dict[str, Any] | None:
+        """One part as the console shows it (whatever its status)."""
+        with read_scope(self.engine) as s:
+            row = s.execute(
+                sa_select(FULFILMENTS.c.location_id, FULFILMENTS.c.status).where(
+                    FULFILMENTS.c.fulfilment_id == fulfilment_id
+                )
+            ).first()
+        if row is None:
+            return None
+        found = self.console_parts(row.location_id, statuses=(row.status,))
+        return next((p for p in found if p["fulfilment_id"] == fulfilment_id), None)
+
     def location_fulfilments(self, location_id: str, status: str | None) -> list[dict[str, Any]]:
         with read_scope(self.engine) as s:
             q = select(Fulfilment).where(Fulfilment.location_id == location_id)

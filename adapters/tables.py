@@ -392,3 +392,27 @@ class StockState(SQLModel, table=True):
     sold_out: bool = False
     available: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the store console -------------------------------------------------------------------
+
+
+class StaffAccount(SQLModel, table=True):
+    """A person of a store who signs in to the console."""
+
+    username: str = Field(primary_key=True, max_length=64)
+    password_hash: str = Field(max_length=200)
+    location_id: str = Field(max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session (the cookie holds a secret, this its hash)."""
+
+    session_hash: str = Field(primary_key=True, max_length=128)
+    role: str = Field(max_length=16)  # staff | admin
+    name: str = Field(max_length=64)
+    location_id: str | None = Field(default=None, max_length=64)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow, index=True)

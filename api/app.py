@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from prometheus_client import Counter, Histogram
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,8 +24,10 @@ from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
+from adapters.staff import StaffAccounts
 from adapters.tokens import TokenRepository
 from api import errors
+from api.console import routes as console
 from api.deps import Services
 from api.routes import (
     admin,
@@ -67,6 +71,8 @@ def create_app(
     gateway: PaymentGateway | None = None,
 ) -> FastAPI:
     app = FastAPI(
+        docs_url=None,  # served below, with assets of its own (no CDN)
+        redoc_url=None,
         title="Omni OMS",
         version="1.0",
         description="Order fulfilment for omni-channel supermarket and convenience chains. "
@@ -88,6 +94,7 @@ def create_app(
         webhook_secret=settings.secret("payment_webhook_secret"),
         pickup_codes=PickupCodes(settings.secret("pickup_code_secret")),
         key_ring=settings.key_ring(),
+        staff_accounts=StaffAccounts(engine),
         connect=connect,
     )
     errors.install(app)
@@ -96,8 +103,41 @@ def create_app(
     for module in (orders, staff, payments, quotes, members, stock, events, admin, codec, health):
         app.include_router(module.router)
 
+    console.install(app)
+    offline_docs(app)
     app.add_middleware(LimitsAndMetrics)
     return app
+
+
+def offline_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) and `/redoc` with their scripts and styles served by the API itself
+    (vendored from the npm registry under `api/static/vendor/`): they work on a store's network
+    that reaches no CDN."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    vendor = Path(__file__).parent / "static" / "vendor"
+    app.mount("/static/vendor", StaticFiles(directory=str(vendor)), name="vendor")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Omni OMS API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/favicon-32x32.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Omni OMS API",
+            redoc_js_url="/static/vendor/redoc.standalone.js",
+            redoc_favicon_url="/static/vendor/favicon-32x32.png",
+            with_google_fonts=False,
+        )
 
 
 class BodyTooLarge(StarletteHTTPException):

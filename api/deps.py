@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -22,6 +21,7 @@ from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
+from adapters.staff import StaffAccounts
 from adapters.tokens import Principal, TokenRepository
 from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 
@@ -45,8 +45,8 @@ class Services:
     webhook_secret: str
     pickup_codes: PickupCodes
     key_ring: KeyRing
+    staff_accounts: StaffAccounts  # the console's accounts and sessions
     connect: object  # async () -> Client
-    sessions: Any = None  # the console's signed-in sessions (api/console)
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -296,3 +296,9 @@ class WebhookIn(Strict):
 
 
 DeliveryStatusFilter = Literal["pending", "delivered", "failed", "skipped"]
+
+
+class StaffAccountIn(Strict):
+    username: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+    password: Annotated[str, Field(min_length=8, max_length=200)]
+    location_id: ClientId

@@ -393,3 +393,27 @@ def subscribe_demo_channels(engine: Engine, home: Path, sim_url: str) -> dict[st
     for channel, secret in keys.items():
         store.subscribe(channel, url=f"{sim_url}/hooks/{channel}", secret=secret, events=["*"])
     return keys
+
+
+def create_demo_staff(engine: Engine, home: Path) -> dict[str, str]:
+    """A console account for every demo store (username: the location id in lower case), with
+    passwords made once under `home`: {username: password}."""
+    import json
+    import secrets
+
+    from adapters.staff import StaffAccounts
+    from domain.errors import Conflict
+
+    path = home / "staff_accounts.json"
+    if not path.exists():
+        stores = [row[0] for row in LOCATIONS if row[1] == "store"]
+        path.write_text(json.dumps({loc.lower(): secrets.token_urlsafe(9) for loc in stores}))
+        path.chmod(0o600)
+    accounts: dict[str, str] = json.loads(path.read_text())
+    staff = StaffAccounts(engine)
+    for username, password in accounts.items():
+        try:
+            staff.create(username, password, location_id=username.upper())
+        except Conflict:
+            pass  # made on an earlier start
+    return accounts

@@ -20,7 +20,12 @@ from typing import Any
 from adapters.db import make_engine
 from adapters.settings import Settings
 from adapters.tokens import TokenRepository
-from workers.demo import issue_demo_tokens, seed_demo, subscribe_demo_channels
+from workers.demo import (
+    create_demo_staff,
+    issue_demo_tokens,
+    seed_demo,
+    subscribe_demo_channels,
+)
 from workers.migrate import migrate
 from workers.temporal import bundled_binary, dev_server_args
 
@@ -66,6 +71,7 @@ class Stack:
         self.settings = settings
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.channel_secrets: dict[str, str] = {}
+        self.staff_accounts: dict[str, str] = {}
         self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.home = settings.home.resolve()
         base = (
@@ -92,6 +98,7 @@ class Stack:
         self.channel_secrets = subscribe_demo_channels(
             engine, self.home, self.settings.channel_sim_url
         )
+        self.staff_accounts = create_demo_staff(engine, self.home)
         engine.dispose()
         return path
 
@@ -200,11 +207,16 @@ def scratch_stack(
     return Stack(settings, env=full)
 
 
-def banner(settings: Settings, tokens: Path | None) -> str:
+def banner(settings: Settings, tokens: Path | None, staff: dict[str, str] | None = None) -> str:
     home = settings.home.resolve()
+    console = f"http://127.0.0.1:{settings.api_port}/console"
+    if staff:
+        name = "s-hz-01" if "s-hz-01" in staff else next(iter(staff))
+        console += f"  (store staff: sign in as {name} / {staff[name]})"
     lines = [
         "Omni OMS is up.",
         f"  API          http://127.0.0.1:{settings.api_port}  (docs: /docs)",
+        f"  Console      {console}",
         f"  Temporal UI  http://127.0.0.1:{settings.ui_port}",
         f"  Temporal     127.0.0.1:{settings.temporal_port}  task queue {settings.task_queue}",
         f"  Payments     {settings.gateway_base_url}  (simulated gateway; drive it with "
@@ -232,7 +244,7 @@ def main() -> None:
     try:
         tokens = stack.prepare()
         stack.start()
-        print(banner(settings, tokens), flush=True)
+        print(banner(settings, tokens, stack.staff_accounts), flush=True)
         stack.watch()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)

@@ -29,6 +29,7 @@ from api.schemas import (
     RefundCloseIn,
     SettlementRuleIn,
     SkuIn,
+    StaffAccountIn,
     StockIn,
     TokenIn,
 )
@@ -469,3 +470,14 @@ def close_refund(
         "amount": row.amount,
         "detail": row.detail,
     }
+
+
+@router.post("/staff-accounts", status_code=201)
+def create_staff_account(
+    body: StaffAccountIn, _: Principal = Depends(admin), svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """A person of a location who signs in to the store console (`/console/login`) with this
+    name and password; the password is kept only as an Argon2id hash."""
+    if svc.catalog.get_location(body.location_id) is None:
+        raise NotFound(f"location {body.location_id} does not exist")
+    return svc.staff_accounts.create(body.username, body.password, location_id=body.location_id)

@@ -38,7 +38,8 @@ def require_operator(svc: Services, request: Request) -> None:
     admin = svc.settings.secret("admin_token")
     if scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), admin):
         return
-    if svc.sessions is not None and svc.sessions.is_admin(request):
+    who = svc.staff_accounts.session(request.cookies.get("oms_console"))
+    if who is not None and who.role == "admin":
         return
     raise Unauthorized(
         "the codec decodes for operations only: send the admin token "

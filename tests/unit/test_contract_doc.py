@@ -20,7 +20,6 @@ OPERATION = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/v1/[^\s`?]+)")
 NOT_YET_BUILT = {
     ("GET", "/v1/catalog/skus"),
     ("GET", "/v1/locations"),
-    ("POST", "/v1/admin/staff-accounts"),
     ("PUT", "/v1/admin/carriers/{}"),
     ("GET", "/v1/fulfilments/{}/label"),
     ("POST", "/v1/sim/couriers/{}"),

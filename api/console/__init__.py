@@ -1,0 +1,1 @@
+"""The store console: staff work online orders in a browser."""
