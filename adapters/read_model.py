@@ -590,15 +590,20 @@ class ReadModel:
             ).all()
             skus = sorted({ln["sku"] for r in rows for ln in r.lines})
             table: Table = Sku.__table__  # type: ignore[attr-defined]
-            query = sa_select(table.c.sku, table.c.name).where(table.c.sku.in_(skus))
-            names: dict[str, str] = {sku: name for sku, name in s.execute(query)}
+            query = sa_select(table.c.sku, table.c.name, table.c.barcode).where(
+                table.c.sku.in_(skus)
+            )
+            items = {sku: {"name": name, "barcode": code} for sku, name, code in s.execute(query)}
         return [
             fulfilment_view(r)
             | {
                 "order_id": r.order_id,
                 "changed_at": r.updated_at,
                 "address": (r.request.get("fulfilment") or {}).get("address"),
-                "lines": [ln | {"name": names.get(ln["sku"], ln["sku"])} for ln in r.lines],
+                "lines": [
+                    ln | items.get(ln["sku"], {"name": ln["sku"], "barcode": None})
+                    for ln in r.lines
+                ],
             }
             for r in rows
         ]

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     payload_key_id: str | None = None
     # where Temporal UI runs: its origin may call the codec endpoint (CORS)
     ui_url: str | None = None
+    # Behind a TLS proxy: the address browsers use (the console's forms must come from it, and
+    # its cookies are then Secure), and the proxies whose X-Forwarded-* headers are believed.
+    public_origin: str | None = None
+    forwarded_allow_ips: str = "127.0.0.1"
     repair_every_s: int = 600  # how often the scheduled repair sweep runs
     # channel events: the longest wait between attempts, when an event is given up, how long a
     # receiver is waited for, how often the pump looks for work when idle

@@ -56,6 +56,16 @@ class StaffAccounts:
             )
         return {"username": username, "location_id": location_id}
 
+    def put(self, username: str, password: str, *, location_id: str) -> None:
+        """The account with this password, made or replaced (the demo stores' accounts)."""
+        with session_scope(self.engine) as s:
+            row = s.get(StaffAccount, username) or StaffAccount(
+                username=username, password_hash="", location_id=location_id
+            )
+            row.password_hash = _hasher.hash(password)
+            row.location_id = location_id
+            s.add(row)
+
     def check(self, username: str, password: str) -> str | None:
         """The account's location when the password is right; None otherwise. (A wrong name
         costs as much as a wrong password: nothing tells them apart.)"""

@@ -49,6 +49,7 @@ class Sku(SQLModel, table=True):
     category: str = Field(max_length=64, index=True)
     price_amount: int = Field(sa_type=BigInteger)
     goods_class: str = Field(default="B", max_length=1)
+    barcode: str | None = Field(default=None, max_length=14, index=True)  # EAN-13, UPC, ...
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain import barcodes
+
 ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$", max_length=64)]
 Text = Annotated[str, Field(max_length=500)]
 ShortText = Annotated[str, Field(max_length=200)]
@@ -71,6 +73,22 @@ class SkuIn(Strict):
     category: Annotated[str, Field(min_length=1, max_length=64)]
     price_amount: Fen
     goods_class: Literal["A", "B"] = "B"
+    barcode: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[0-9]{8,14}$",
+            description="the item's barcode (EAN-13, EAN-8, UPC): a scanner's Enter on it "
+            "in the console's picking box adds one unit",
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _barcode(self) -> SkuIn:
+        if self.barcode is not None and not barcodes.is_valid(self.barcode):
+            raise ValueError(
+                f"barcode {self.barcode} does not end in its check digit: copy it from the pack"
+            )
+        return self
 
 
 class StockIn(Strict):

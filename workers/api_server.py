@@ -20,7 +20,11 @@ def build(settings: Settings) -> FastAPI:
 def main() -> None:
     settings = Settings()
     uvicorn.run(
-        build(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        build(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

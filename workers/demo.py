@@ -16,6 +16,7 @@ from adapters.members import MemberRepository
 from adapters.promotions import PromotionRepository
 from adapters.tables import ChannelConfig, Location
 from adapters.tokens import Principal, TokenRepository
+from domain.barcodes import ean13
 
 CHANNELS = ("app", "miniprogram", "pos", "tmall", "jd", "meituan")
 
@@ -313,10 +314,10 @@ def seed_demo(engine: Engine, home: Path) -> bool:
                 "shipping_cost_amount": cost,
             },
         )
-    for sku, name, category, price, cls in SKUS:
-        catalog.put_sku(
-            sku, {"name": name, "category": category, "price_amount": price, "goods_class": cls}
-        )
+    for n, (sku, name, category, price, cls) in enumerate(SKUS):
+        barcode = ean13(f"6970000{n + 1:05d}")  # the demo chain's own codes
+        data = {"name": name, "category": category, "price_amount": price, "goods_class": cls}
+        catalog.put_sku(sku, data | {"barcode": barcode})
     inventory = InventoryRepository(engine)
     for lid, kind, *_ in LOCATIONS:
         for i, (sku, *_rest) in enumerate(SKUS):
@@ -402,7 +403,6 @@ def create_demo_staff(engine: Engine, home: Path) -> dict[str, str]:
     import secrets
 
     from adapters.staff import StaffAccounts
-    from domain.errors import Conflict
 
     path = home / "staff_accounts.json"
     if not path.exists():
@@ -412,8 +412,6 @@ def create_demo_staff(engine: Engine, home: Path) -> dict[str, str]:
     accounts: dict[str, str] = json.loads(path.read_text())
     staff = StaffAccounts(engine)
     for username, password in accounts.items():
-        try:
-            staff.create(username, password, location_id=username.upper())
-        except Conflict:
-            pass  # made on an earlier start
+        if staff.check(username, password) is None:  # new, or the file was made afresh
+            staff.put(username, password, location_id=username.upper())
     return accounts

@@ -5,9 +5,9 @@ work list; every action goes through the same path as the API's staff routes."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.staff import ConsoleUser
 from adapters.tokens import Principal
+from api.console.attempts import Attempts
 from api.console.i18n import LANGS, translator
 from api.deps import Services, services
 from api.routes.staff import act
@@ -35,14 +36,12 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "oms_console"
-LOGIN_CSRF = "oms_login_csrf"
 STAGES = {
     "dispatched": "to_accept",
     "accepted": "to_pick",
     "ready_for_pickup": "to_hand_over",
     "picked": "to_ship",
 }
-SLOW_AFTER = 3  # wrong sign-ins (per username) before each next answer is slowed down
 
 
 class NotSignedIn(Exception):
@@ -57,7 +56,9 @@ class Refused(Exception):
 
 
 def lang_of(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get("oms_lang") or "zh"
+    """The page's language: `?lang=en` for English, Chinese otherwise. Every link and form
+    carries it on, so nothing else remembers it."""
+    lang = request.query_params.get("lang") or "zh"
     return lang if lang in LANGS else "zh"
 
 
@@ -74,11 +75,26 @@ def principal(who: ConsoleUser) -> Principal:
     return Principal(role="staff", location_id=who.location_id)
 
 
-async def check_form(request: Request, who: ConsoleUser) -> dict[str, Any]:
-    """The form of a state-changing request, refused unless it carries the session's token and,
-    when the browser says where it comes from, comes from the console itself."""
+def origin_of(request: Request, svc: Services) -> str:
+    """The console's own origin: the configured public one (behind a TLS proxy), else what
+    the request was addressed to."""
+    public = svc.settings.public_origin
+    return public.rstrip("/") if public else f"{request.url.scheme}://{request.url.netloc}"
+
+
+def same_site(request: Request, svc: Services) -> bool:
+    """Whether the browser says the request comes from the console itself (or says nothing,
+    as machines do). A form posted from another site carries that site's Origin."""
     origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+    if origin and origin.rstrip("/") != origin_of(request, svc):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") != "cross-site"
+
+
+async def check_form(request: Request, who: ConsoleUser) -> dict[str, Any]:
+    """The form of a state-changing request, refused unless it comes from the console itself
+    and carries the session's token."""
+    if not same_site(request, request.app.state.services):
         raise Refused(403, "csrf")
     form = dict(await request.form())
     token = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
@@ -94,68 +110,100 @@ def location_of(request: Request, who: ConsoleUser) -> str | None:
     return request.query_params.get("location") or None
 
 
+def page_url(path: str, request: Request, who: ConsoleUser | None, **query: str) -> str:
+    """A console address in the page's language (and, for an admin, at the location in view)."""
+    params = {"lang": lang_of(request)}
+    if who is not None and who.role == "admin" and request.query_params.get("location"):
+        params["location"] = request.query_params["location"]
+    return f"{path}?{urlencode(params | query)}"
+
+
 def render(
     request: Request, name: str, who: ConsoleUser | None, status: int = 200, **ctx: Any
 ) -> HTMLResponse:
+    """A page. Its language switch reloads the same page, or, for the answer to a form, the
+    page the form belongs to (`here`)."""
     lang = lang_of(request)
-    params = dict(request.query_params) | {"lang": "en" if lang == "zh" else "zh"}
+    other = "en" if lang == "zh" else "zh"
+    if request.method == "GET":
+        other_lang_url = (
+            f"{request.url.path}?{urlencode(dict(request.query_params) | {'lang': other})}"
+        )
+    else:
+        here = ctx.pop("here", "/console")
+        keep = {"location": request.query_params.get("location", "")}
+        keep = {k: v for k, v in keep.items() if v and who is not None and who.role == "admin"}
+        other_lang_url = f"{here}?{urlencode(keep | {'lang': other})}"
     ctx = {
         "lang": lang,
         "t": translator(lang),
         "who": who,
         "csrf": who.csrf if who else "",
-        "other_lang_url": f"{request.url.path}?{urlencode(params)}",
+        "other_lang_url": other_lang_url,
+        "location": location_of(request, who) if who else None,
     } | ctx
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
-    response.set_cookie("oms_lang", lang, samesite="strict", httponly=True)
     return response
 
 
 # --- signing in and out -------------------------------------------------------------------------
 
+# Wrong sign-ins are slowed down per name (or token) and address, and per address alone, so
+# that nobody can lock a colleague out from elsewhere, nor try many names or tokens from one
+# place.
+SIGN_IN = Attempts(window_s=900)
+SLOW_AFTER = 3  # wrong sign-ins of one name from one address before each next one waits
+SLOW_AFTER_ADDRESS = 20  # wrong sign-ins from one address, whatever the names
+SLOWEST_S = 60.0
+
 
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
-    import secrets
-
-    token = secrets.token_urlsafe(16)
-    response = render(request, "login.html", None, login_csrf=token)
-    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/console")
-    return response
-
-
-_failures: dict[str, list[float]] = {}
+    return render(request, "login.html", None)
 
 
 @router.post("/login")
 async def login(request: Request, svc: Services = Depends(services)) -> Response:
-    form = dict(await request.form())
     t = translator(lang_of(request))
-    sent = str(form.get("login_csrf") or "")
-    if not sent or not hmac.compare_digest(sent, request.cookies.get(LOGIN_CSRF, "")):
-        return render(request, "login.html", None, 403, login_csrf=sent, problem=t("csrf"))
+    if not same_site(request, svc):
+        return render(request, "login.html", None, 403, problem=t("csrf"), here="/console/login")
+    form = dict(await request.form())
     username = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")
     token = str(form.get("token") or "").strip()
-    wait = _slowed(username)
+    address = request.client.host if request.client else "-"
+    who_tries = f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}" if token else username
+    keys = (f"{who_tries}@{address}", f"@{address}")
+    wait = max(
+        SIGN_IN.backoff(keys[0], free=SLOW_AFTER, longest_s=SLOWEST_S),
+        SIGN_IN.backoff(keys[1], free=SLOW_AFTER_ADDRESS, longest_s=SLOWEST_S),
+    )
     if wait:
         problem = t("slowed", s=int(wait) + 1)
-        return render(request, "login.html", None, 429, login_csrf=sent, problem=problem)
+        return render(request, "login.html", None, 429, problem=problem, here="/console/login")
+    for key in keys:  # counted before it is checked: parallel tries cannot all slip through
+        SIGN_IN.add(key)
     role, name, location = await run_in_threadpool(_authenticate, svc, username, password, token)
     if role is None:
-        _failures.setdefault(username or token[:8], []).append(time.monotonic())
-        return render(request, "login.html", None, 401, login_csrf=sent, problem=t("bad_sign_in"))
-    _failures.pop(username, None)
+        problem = t("bad_sign_in")
+        return render(request, "login.html", None, 401, problem=problem, here="/console/login")
+    SIGN_IN.clear(keys[0])
+    SIGN_IN.take_back(keys[1])
     secret = await run_in_threadpool(
         lambda: svc.staff_accounts.open_session(role=role, name=name, location_id=location)
     )
     response = RedirectResponse(f"/console?lang={lang_of(request)}", status_code=303)
     response.set_cookie(
-        COOKIE, secret, httponly=True, samesite="strict", path="/", max_age=12 * 3600
+        COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        max_age=12 * 3600,
+        secure=origin_of(request, svc).startswith("https:"),
     )
-    response.delete_cookie(LOGIN_CSRF, path="/console")
     return response
 
 
@@ -170,18 +218,6 @@ def _authenticate(
         return None, "", None
     location = svc.staff_accounts.check(username, password) if username and password else None
     return ("staff", username, location) if location else (None, "", None)
-
-
-def _slowed(username: str) -> float:
-    """Seconds to wait before another sign-in of this name: none for the first few failures,
-    then doubling (1, 2, 4, ... 60 s) after the last one."""
-    now = time.monotonic()
-    recent = [at for at in _failures.get(username, []) if now - at < 900]
-    _failures[username] = recent
-    if len(recent) < SLOW_AFTER:
-        return 0.0
-    wait = min(60.0, 2.0 ** (len(recent) - SLOW_AFTER))
-    return max(0.0, recent[-1] + wait - now)
 
 
 @router.post("/logout")
@@ -228,13 +264,32 @@ def stages(svc: Services, location_id: str, lang: str) -> dict[str, list[dict[st
     return out
 
 
+def _chooser(request: Request, who: ConsoleUser, svc: Services, name: str) -> HTMLResponse:
+    """An admin's page with no location in view: choose one first."""
+    return render(request, name, who, choose=svc.catalog.list_locations())
+
+
+def _notice(request: Request) -> str | None:
+    """What the last action did, from the address it redirected to (so that reloading the
+    page shows it again instead of doing it again)."""
+    t = translator(lang_of(request))
+    done = request.query_params.get("done")
+    if done not in ("picked", "shipped", "accepted", "rejected"):
+        return None
+    words = [t(f"{done}_done")]
+    refund = request.query_params.get("refund", "")
+    if done == "picked" and refund.isdigit() and int(refund):
+        words.append(t("refunded", amount=yuan(int(refund))))
+    return " ".join(words)
+
+
 @router.get("", response_class=HTMLResponse)
 def worklist(
     request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
 ) -> HTMLResponse:
     location = location_of(request, who)
     if location is None:
-        return render(request, "worklist.html", who, choose=svc.catalog.list_locations())
+        return _chooser(request, who, svc, "worklist.html")
     row = svc.catalog.get_location(location)
     if row is None:
         raise Refused(404, "not_found")
@@ -242,10 +297,9 @@ def worklist(
         request,
         "worklist.html",
         who,
-        location=location,
         location_name=row.name,
         stages=stages(svc, location, lang_of(request)),
-        notice=request.query_params.get("done"),
+        notice=_notice(request),
     )
 
 
@@ -258,11 +312,7 @@ def worklist_fragment(
     if location is None:
         raise Refused(404, "not_found")
     return render(
-        request,
-        "worklist_stages.html",
-        who,
-        location=location,
-        stages=stages(svc, location, lang_of(request)),
+        request, "worklist_stages.html", who, stages=stages(svc, location, lang_of(request))
     )
 
 
@@ -274,11 +324,12 @@ def _part(svc: Services, who: ConsoleUser, fid: str) -> dict[str, Any]:
     return part
 
 
-def _back(request: Request, who: ConsoleUser, part: dict[str, Any] | None = None) -> str:
-    query = {"lang": lang_of(request)}
+def _back(request: Request, who: ConsoleUser, part: dict[str, Any] | None, **query: str) -> str:
+    """The work list the part belongs to."""
+    params = {"lang": lang_of(request)} | query
     if who.role == "admin" and part is not None:
-        query["location"] = part["location_id"]
-    return f"/console?{urlencode(query)}"
+        params["location"] = part["location_id"]
+    return f"/console?{urlencode(params)}"
 
 
 async def _act(svc: Services, who: ConsoleUser, fid: str, action: StaffAction) -> dict[str, Any]:
@@ -289,13 +340,13 @@ async def _act(svc: Services, who: ConsoleUser, fid: str, action: StaffAction) -
 
 
 class Problem(Exception):
-    """An action the order refused: the page says why, in the words of the refusal."""
+    """An action the order refused: the page says why."""
 
     def __init__(self, err: DomainError) -> None:
         from api.errors import STATUS_BY_CODE
 
         self.status = STATUS_BY_CODE.get(err.code, 422)
-        self.message = err.message
+        self.code, self.message = err.code, err.message
 
 
 @router.post("/parts/{fid}/accept")
@@ -305,7 +356,7 @@ async def accept(
     await check_form(request, who)
     part = await run_in_threadpool(_part, svc, who, fid)
     await _act(svc, who, fid, StaffAction(action="accept"))
-    return RedirectResponse(_back(request, who, part), status_code=303)
+    return RedirectResponse(_back(request, who, part, done="accepted"), status_code=303)
 
 
 @router.post("/parts/{fid}/reject")
@@ -314,9 +365,9 @@ async def reject(
 ) -> Response:
     form = await check_form(request, who)
     part = await run_in_threadpool(_part, svc, who, fid)
-    reason = str(form.get("reason") or "")[:200]
+    reason = str(form.get("reason") or "").strip()[:200]
     await _act(svc, who, fid, StaffAction(action="reject", reason=reason))
-    return RedirectResponse(_back(request, who, part), status_code=303)
+    return RedirectResponse(_back(request, who, part, done="rejected"), status_code=303)
 
 
 # --- picking ---------------------------------------------------------------------------------
@@ -327,8 +378,26 @@ def pick_page(
     fid: str, request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
 ) -> HTMLResponse:
     part = _part(svc, who, fid)
+    return _pick_form(request, who, part)
+
+
+def _pick_form(
+    request: Request, who: ConsoleUser, part: dict[str, Any], status: int = 200, **ctx: Any
+) -> HTMLResponse:
+    """The picking page: what the scan box recognises is each line's SKU and barcode."""
     codes = {ln["sku"].upper(): ln["sku"] for ln in part["lines"]}
-    return render(request, "pick.html", who, part=part, codes_json=json.dumps(codes))
+    codes |= {ln["barcode"]: ln["sku"] for ln in part["lines"] if ln.get("barcode")}
+    return render(
+        request,
+        "pick.html",
+        who,
+        status,
+        part=part,
+        codes_json=json.dumps(codes),
+        back=_back(request, who, part),
+        here=f"/console/parts/{part['fulfilment_id']}/pick",
+        **ctx,
+    )
 
 
 @router.post("/parts/{fid}/picked", response_class=HTMLResponse)
@@ -337,7 +406,6 @@ async def picked(
 ) -> Response:
     form = await check_form(request, who)
     part = await run_in_threadpool(_part, svc, who, fid)
-    t = translator(lang_of(request))
     counts = {}
     for ln in part["lines"]:
         try:
@@ -348,30 +416,15 @@ async def picked(
     short = [ln | {"short": ln["qty"] - counts[ln["sku"]]} for ln in part["lines"]]
     short = [ln for ln in short if ln["short"] > 0]
     refunds = await run_in_threadpool(_shortage_refunds, svc, part["order_id"], short)
-    total = yuan(sum(refunds.values()))
     if short and not form.get("confirm_short"):
         for ln in short:
             ln["refund"] = yuan(refunds.get(ln["sku"], 0))
-        return render(
-            request,
-            "pick.html",
-            who,
-            part=part,
-            picked=counts,
-            shortage=short,
-            refund_total=total,
-        )
+        total = yuan(sum(refunds.values()))
+        return _pick_form(request, who, part, picked=counts, shortage=short, refund_total=total)
     lines = [LineRequest(sku=s, qty=q) for s, q in counts.items()]
     await _act(svc, who, fid, StaffAction(action="picked", lines=lines))
-    note = [str(t("refunded", amount=total))] if short else []
-    return render(
-        request,
-        "done.html",
-        who,
-        message=t("picked_done"),
-        lines=note,
-        back=_back(request, who, part),
-    )
+    refund = str(sum(refunds.values())) if short else "0"
+    return RedirectResponse(_back(request, who, part, done="picked", refund=refund), 303)
 
 
 def _shortage_refunds(svc: Services, order_id: str, short: list[dict[str, Any]]) -> dict[str, int]:
@@ -401,7 +454,8 @@ def _shortage_refunds(svc: Services, order_id: str, short: list[dict[str, Any]])
 def ship_page(
     fid: str, request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
 ) -> HTMLResponse:
-    return render(request, "ship.html", who, part=_part(svc, who, fid))
+    part = _part(svc, who, fid)
+    return render(request, "ship.html", who, part=part, back=_back(request, who, part))
 
 
 @router.post("/parts/{fid}/ship", response_class=HTMLResponse)
@@ -414,34 +468,47 @@ async def ship(
     tracking = str(form.get("tracking") or "").strip()[:64]
     t = translator(lang_of(request))
     if not carrier or not tracking:
-        problem = t("refused", why=f"{t('carrier')} / {t('tracking')}")
-        return render(request, "ship.html", who, 422, part=part, problem=problem, carrier=carrier)
+        missing = [t(k) for k, v in (("carrier", carrier), ("tracking", tracking)) if not v]
+        return render(
+            request,
+            "ship.html",
+            who,
+            422,
+            part=part,
+            problem=t("missing", what=" / ".join(missing)),
+            carrier=carrier,
+            tracking=tracking,
+            back=_back(request, who, part),
+            here=f"/console/parts/{fid}/ship",
+        )
     await _act(svc, who, fid, StaffAction(action="ship", carrier=carrier, tracking_no=tracking))
-    return render(
-        request,
-        "done.html",
-        who,
-        message=t("shipped_done"),
-        lines=[],
-        back=_back(request, who, part),
-    )
+    return RedirectResponse(_back(request, who, part, done="shipped"), status_code=303)
 
 
 @router.post("/ship-batch", response_class=HTMLResponse)
 async def ship_batch(
     request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
 ) -> Response:
+    """Several parts at once, each with its tracking number, one carrier: every part is
+    checked before any is shipped; each then ships or says why not."""
     form = await check_form(request, who)
     raw = await request.form()
-    fids = [str(f) for f in raw.getlist("fids")][:100]
+    fids = list(dict.fromkeys(str(f) for f in raw.getlist("fids")))[:100]
     carrier = str(form.get("carrier") or "").strip()[:64]
     t = translator(lang_of(request))
-    done, problems, part = [], [], None
-    for fid in fids:
+    parts = [await run_in_threadpool(_part, svc, who, fid) for fid in fids]
+    back = _back(request, who, parts[0] if parts else None)
+    if not parts:
+        return render(
+            request, "done.html", who, 422, message=t("nothing_selected"), lines=[], back=back
+        )
+    done, problems = [], []
+    for part in parts:
+        fid = part["fulfilment_id"]
         tracking = str(form.get(f"tracking-{fid}") or "").strip()[:64]
-        part = await run_in_threadpool(_part, svc, who, fid)
-        if not carrier or not tracking:
-            problems.append(f"{fid}: {t('carrier')} / {t('tracking')}")
+        missing = [t(k) for k, v in (("carrier", carrier), ("tracking", tracking)) if not v]
+        if missing:
+            problems.append(f"{fid}: {t('missing', what=' / '.join(missing))}")
             continue
         try:
             await _act(
@@ -449,15 +516,15 @@ async def ship_batch(
             )
             done.append(f"{fid}: {carrier} {tracking}")
         except Problem as err:
-            problems.append(f"{fid}: {err.message}")
+            problems.append(f"{fid}: {explain(t, err)}")
     return render(
         request,
         "done.html",
         who,
         422 if problems and not done else 200,
-        message=t("shipped_done") if done else t("refused", why=""),
+        message=t("shipped_n", n=len(done), of=len(parts)),
         lines=done + problems,
-        back=_back(request, who, part),
+        back=back,
     )
 
 
@@ -492,87 +559,80 @@ def _slip(request: Request, who: ConsoleUser, svc: Services, fid: str, kind: str
 
 # --- the till: handing over pickups ----------------------------------------------------------
 
-# Wrong codes typed at a location's till, to lock it as the API locks a part (5 in a row lock
-# code entry for 15 minutes): by location, in this process.
-_wrong_codes: dict[str, list[float]] = {}
-
-
-def _locked_for(location: str) -> float:
-    now = time.monotonic()
-    recent = [at for at in _wrong_codes.get(location, []) if now - at < PICKUP_LOCKOUT_S]
-    _wrong_codes[location] = recent
-    if len(recent) >= PICKUP_ATTEMPTS:
-        return recent[-PICKUP_ATTEMPTS] + PICKUP_LOCKOUT_S - now
-    return 0.0
+# Wrong codes typed at a location's till lock it as the API locks a part: five in a row lock
+# code entry there for 15 minutes (by location, in this process).
+WRONG_CODES = Attempts(window_s=PICKUP_LOCKOUT_S)
 
 
 @router.get("/handover", response_class=HTMLResponse)
 def handover_page(
     request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
 ) -> HTMLResponse:
-    return render(request, "handover.html", who, location=location_of(request, who))
+    """The till: a code box; after a hand-over, what was handed over."""
+    location = location_of(request, who)
+    if location is None:
+        return _chooser(request, who, svc, "handover.html")
+    handed = None
+    fid = request.query_params.get("done")
+    if fid:
+        handed = svc.read_model.console_part(fid)
+        if handed is None or handed["location_id"] != location:
+            handed = None
+    t = translator(lang_of(request))
+    notice = t("handed_over") if handed else None
+    return render(request, "handover.html", who, handed=handed, notice=notice)
 
 
 @router.post("/handover", response_class=HTMLResponse)
-async def find_code(
+async def handover(
     request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
-) -> HTMLResponse:
-    """The member's code finds the part waiting for them here: shown, to confirm."""
+) -> Response:
+    """The member's code finds the part waiting for them here. `Find` shows it, to confirm;
+    `Confirm the hand-over` hands it over (and shows what was handed over)."""
     form = await check_form(request, who)
     location = location_of(request, who)
     t = translator(lang_of(request))
     if location is None:
         raise Refused(404, "not_found")
-    locked = _locked_for(location)
-    if locked:
-        problem = t("locked", m=int(locked // 60) + 1)
-        return render(request, "handover.html", who, 429, location=location, problem=problem)
     code = str(form.get("code") or "").strip()[:16]
-    waiting = await run_in_threadpool(
-        svc.read_model.console_parts, location, statuses=("ready_for_pickup",)
-    )
-    hashes = await run_in_threadpool(
-        svc.read_model.code_hashes, [p["fulfilment_id"] for p in waiting]
-    )
-    part = next(
+
+    def page(status: int, **ctx: Any) -> HTMLResponse:
+        return render(request, "handover.html", who, status, here="/console/handover", **ctx)
+
+    if not code:
+        return page(422, problem=t("enter_code"))
+    locked = WRONG_CODES.locked(location, limit=PICKUP_ATTEMPTS)
+    if locked:
+        return page(429, problem=t("locked", m=int(locked // 60) + 1))
+    part = await run_in_threadpool(_waiting_with_code, svc, location, code)
+    if part is None:
+        tries = WRONG_CODES.add(location)
+        left = PICKUP_ATTEMPTS - tries
+        if left > 0:
+            return page(409, problem=t("no_such_code", n=left), code=code)
+        return page(429, problem=t("locked", m=PICKUP_LOCKOUT_S // 60))
+    WRONG_CODES.clear(location)
+    if form.get("do") == "find":
+        return page(200, part=part, code=code)
+    fid = part["fulfilment_id"]
+    await _act(svc, who, fid, StaffAction(action="pickup", code=code))
+    return RedirectResponse(page_url("/console/handover", request, who, done=fid), 303)
+
+
+def _waiting_with_code(svc: Services, location: str, code: str) -> dict[str, Any] | None:
+    """The part waiting for pickup here whose code this is."""
+    waiting = svc.read_model.console_parts(location, statuses=("ready_for_pickup",))
+    hashes = svc.read_model.code_hashes([p["fulfilment_id"] for p in waiting])
+    return next(
         (
             p
             for p in waiting
-            if code and hashes.get(p["fulfilment_id"]) == code_hash(p["fulfilment_id"], code)
+            if hmac.compare_digest(
+                hashes.get(p["fulfilment_id"], ""), code_hash(p["fulfilment_id"], code)
+            )
         ),
         None,
     )
-    if part is None:
-        _wrong_codes.setdefault(location, []).append(time.monotonic())
-        left = PICKUP_ATTEMPTS - len(_wrong_codes[location])
-        problem = (
-            t("no_such_code", n=max(0, left)) if left > 0 else t("locked", m=PICKUP_LOCKOUT_S // 60)
-        )
-        return render(
-            request,
-            "handover.html",
-            who,
-            409 if left > 0 else 429,
-            location=location,
-            problem=problem,
-        )
-    _wrong_codes.pop(location, None)
-    return render(request, "handover.html", who, location=location, part=part, code=code)
-
-
-@router.post("/handover/confirm", response_class=HTMLResponse)
-async def confirm_handover(
-    request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
-) -> HTMLResponse:
-    form = await check_form(request, who)
-    fid = str(form.get("fid") or "")[:80]
-    part = await run_in_threadpool(_part, svc, who, fid)
-    await _act(svc, who, fid, StaffAction(action="pickup", code=str(form.get("code") or "")[:16]))
-    t = translator(lang_of(request))
-    back = f"/console/handover?lang={lang_of(request)}"
-    if who.role == "admin":
-        back += f"&location={part['location_id']}"
-    return render(request, "done.html", who, message=t("handed_over"), lines=[], back=back)
 
 
 # --- operations (admins) ---------------------------------------------------------------------
@@ -589,7 +649,7 @@ def ops(
         "ops.html",
         who,
         sections=exceptions(svc, translator(lang_of(request))),
-        temporal_url=svc.settings.ui_origin,
+        temporal_url=f"{svc.settings.ui_origin}/namespaces/{svc.settings.temporal_namespace}",
     )
 
 
@@ -603,8 +663,8 @@ def exceptions(svc: Services, t: Any) -> list[tuple[str, list[dict[str, Any]]]]:
             changed = changed if changed.tzinfo else changed.replace(tzinfo=UTC)
             left = s.accept_timeout_s - (now - changed).total_seconds()
             if left < 120:
-                what = f"{part['fulfilment_id']} at {loc.location_id}: {_left(left, t)}"
-                near.append({"what": what, "order_id": part["order_id"]})
+                what = t("part_at", fid=part["fulfilment_id"], at=loc.location_id)
+                near.append({"what": f"{what}: {_left(left, t)}", "order_id": part["order_id"]})
     unserved = [
         {"what": e["detail"], "order_id": e["order_id"]}
         for e in svc.read_model.timeline_events("unserved", limit=100)
@@ -641,12 +701,27 @@ def exceptions(svc: Services, t: Any) -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
+def explain(t: Any, err: Problem) -> str:
+    """A refusal in the page's language: known refusals have their own words; any other shows
+    the order's own message."""
+    known = t(f"error_{err.code}")
+    return known if known != f"error_{err.code}" else err.message
+
+
 def install(app: Any) -> None:
     """The console's routes, its static files and what it answers when refused."""
     from fastapi.staticfiles import StaticFiles
 
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
+
+    def refusal_page(request: Request, status: int, message: str) -> Response:
+        """A refusal, on a page with the signed-in person's navigation, pointing back to the
+        work list they came from."""
+        svc: Services = request.app.state.services
+        who = svc.staff_accounts.session(request.cookies.get(COOKIE))
+        back = page_url("/console", request, who) if who else "/console"
+        return render(request, "done.html", who, status, message=message, lines=[], back=back)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, _: NotSignedIn) -> Response:
@@ -657,14 +732,10 @@ def install(app: Any) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, err: Refused) -> Response:
         t = translator(lang_of(request))
-        return render(
-            request, "done.html", None, err.status, message=t(err.key), lines=[], back="/console"
-        )
+        return await run_in_threadpool(refusal_page, request, err.status, t(err.key))
 
     @app.exception_handler(Problem)
     async def problem(request: Request, err: Problem) -> Response:
         t = translator(lang_of(request))
-        message = t("refused", why=err.message)
-        return render(
-            request, "done.html", None, err.status, message=message, lines=[], back="/console"
-        )
+        message = t("refused", why=explain(t, err))
+        return await run_in_threadpool(refusal_page, request, err.status, message)

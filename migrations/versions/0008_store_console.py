@@ -1,4 +1,4 @@
-"""the store console: staff accounts and sessions
+"""the store console: staff accounts and sessions, and SKU barcodes for its scan box
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +21,9 @@ T = sqlmodel.sql.sqltypes.UTCDateTime
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sku", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("barcode", S(length=14), nullable=True))
+        batch_op.create_index(batch_op.f("ix_sku_barcode"), ["barcode"], unique=False)
     op.create_table(
         "staffaccount",
         sa.Column("username", S(length=64), nullable=False),
@@ -53,3 +56,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("consolesession")
     op.drop_table("staffaccount")
+    with op.batch_alter_table("sku", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sku_barcode"))
+        batch_op.drop_column("barcode")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from domain.barcodes import ean13
 from tests.conftest import uid
 from tests.integration.conftest import HZ_ADDRESS, Stack, running_stack
 from tests.integration.test_order_flow import act, wait_for_status
@@ -110,6 +112,17 @@ async def store(site: Stack, *, on_hand: int = 20) -> tuple[str, str, str, str]:
 
     sku2 = f.sku(site.engine, price=500)
     f.stock(site.engine, loc, sku2, on_hand)
+    r = await site.http.put(  # its barcode, for the scanner
+        f"/v1/admin/skus/{sku2}",
+        headers=site.admin,
+        json={
+            "name": "Yoghurt 450 g",
+            "category": "dairy",
+            "price_amount": 500,
+            "barcode": barcode(sku2),
+        },
+    )
+    assert r.status_code == 200, r.text
     username = uid("staff-").lower()
     r = await site.http.post(
         "/v1/admin/staff-accounts",
@@ -118,6 +131,11 @@ async def store(site: Stack, *, on_hand: int = 20) -> tuple[str, str, str, str]:
     )
     assert r.status_code == 201, r.text
     return loc, sku, sku2, username
+
+
+def barcode(sku: str) -> str:
+    """A 13-digit barcode of this SKU's own."""
+    return ean13(f"69{zlib.crc32(sku.encode()) % 10**10:010d}")
 
 
 async def pickup_order(site: Stack, loc: str, sku: str, sku2: str) -> dict[str, Any]:
@@ -172,21 +190,23 @@ async def test_staff_take_a_pickup_from_arrival_to_hand_over_with_a_scanner_and_
     await page.click(f"[data-testid=pick-{fid}]")
     await page.wait_for_selector("[data-testid=scan]")
     scan = page.locator("[data-testid=scan]")
-    for code in (sku, sku.lower(), "NOT-HERE"):  # a scanner types the code and Enter
+    for code in (sku, sku.lower(), "NOT-HERE", barcode(sku2)):  # a scanner types, then Enter
         await scan.fill(code)
         await scan.press("Enter")
     assert await page.input_value(f"[data-testid=qty-{sku}]") == "2"
+    assert await page.input_value(f"[data-testid=qty-{sku2}]") == "1"  # by its barcode
     assert "NOT-HERE" in await page.inner_text("#scan-note")
-    await page.click(f"[data-testid=plus-{sku2}]")
+    await page.click(f"[data-testid=plus-{sku2}]")  # no more than ordered
     await page.click(f"[data-testid=minus-{sku2}]")  # one item short of its only unit
+    assert await page.input_value(f"[data-testid=qty-{sku2}]") == "0"
     await snap(page, shots, "pick")
     await page.click("[data-testid=confirm-pick]")
     await page.wait_for_selector("[data-testid=shortage]")
     assert "5.00" in await page.inner_text("[data-testid=refund-total]")
     await snap(page, shots, "shortage")
     await page.click("[data-testid=confirm-short]")
-    await page.wait_for_selector("[data-testid=done]")
-    assert "5.00" in await page.inner_text("[data-testid=done]")
+    await page.wait_for_selector("[data-testid=notice]")  # back on the work list
+    assert "5.00" in await page.inner_text("[data-testid=notice]")
     pos = await site.token(role="channel", channel="pos")
     view = (await site.http.get(f"/v1/orders/{order['order_id']}", headers=pos)).json()
     assert view["fulfilments"][0]["status"] == "ready_for_pickup"
@@ -195,12 +215,28 @@ async def test_staff_take_a_pickup_from_arrival_to_hand_over_with_a_scanner_and_
     await page.goto(f"{site.settings.api_base_url}/console/handover")
     await snap(page, shots, "handover")
     await page.fill("[data-testid=code]", code)
-    await page.click("[data-testid=find-code]")
-    await page.wait_for_selector("[data-testid=confirm-handover]")
+    await page.click("[data-testid=find-code]")  # what to hand over, first
+    await page.wait_for_selector("[data-testid=handover-preview]")
+    assert "test " + sku in await page.inner_text("[data-testid=handover-preview]")
     await snap(page, shots, "handover-confirm")
-    await page.click("[data-testid=confirm-handover]")
-    await page.wait_for_selector("[data-testid=done]")
+    assert await submitted(page, "[data-testid=confirm-handover]") == 200
+    assert sku in await page.inner_text("[data-testid=handed-over]")
+    await snap(page, shots, "handed-over")
     await wait_for_status(site, pos, order["order_id"], "completed")
+    await page.reload()  # the result again, not the hand-over again
+    assert sku in await page.inner_text("[data-testid=handed-over]")
+    # The code and straight to confirm, in one step, as a till in a hurry does it.
+    second = await pickup_order(site, loc, sku, sku2)
+    fid2 = second["fulfilments"][0]["fulfilment_id"]
+    staff = await site.token(role="staff", location_id=loc)
+    await act(site, staff, fid2, "accept")
+    await act(site, staff, fid2, "picked")
+    got = (await site.http.get(f"/v1/orders/{second['order_id']}", headers=pos)).json()
+    await page.goto(f"{site.settings.api_base_url}/console/handover")
+    await page.fill("[data-testid=code]", got["fulfilments"][0]["pickup_code"])
+    await page.click("[data-testid=confirm-handover]")
+    await page.wait_for_selector("[data-testid=handed-over]")
+    await wait_for_status(site, pos, second["order_id"], "completed")
 
 
 async def test_staff_ship_a_delivery_alone_and_two_at_once_and_print_their_slips(
@@ -227,15 +263,17 @@ async def test_staff_ship_a_delivery_alone_and_two_at_once_and_print_their_slips
     await page.fill("[data-testid=tracking]", "SF1001")
     await snap(page, shots, "ship")
     await page.click("[data-testid=confirm-ship]")
-    await page.wait_for_selector("[data-testid=done]")
+    await page.wait_for_selector("[data-testid=notice]")  # back on the work list
+    assert await submitted(page, "[data-testid=ship-batch]") == 422  # nothing ticked yet
+    assert "勾选" in await page.inner_text("[data-testid=done]")
     await page.click("[data-testid=back]")
     for fid in fids[1:]:
         await page.check(f"[data-testid=select-{fid}]")
         await page.fill(f"[data-testid=batch-tracking-{fid}]", f"YT-{fid[-6:]}")
     await page.fill("[data-testid=batch-carrier]", "YTO")
     await snap(page, shots, "batch-ship")
-    await page.click("[data-testid=ship-batch]")
-    await page.wait_for_selector("[data-testid=done]")
+    assert await submitted(page, "[data-testid=ship-batch]") == 200
+    assert "2 / 2" in await page.inner_text("[data-testid=done]")
     app = await site.token(role="channel", channel="app")
     for order, carrier in zip(orders, ["SF Express", "YTO", "YTO"], strict=True):
         got = (await site.http.get(f"/v1/orders/{order['order_id']}", headers=app)).json()
@@ -251,6 +289,7 @@ async def test_five_wrong_codes_lock_the_till_and_a_rejection_takes_a_reason(
     order = await pickup_order(site, loc, sku, sku2)
     fid = order["fulfilments"][0]["fulfilment_id"]
     await page.goto(f"{site.settings.api_base_url}/console/handover?lang=en")
+    assert await submitted(page, "[data-testid=find-code]") == 422  # no code: nothing counted
     statuses = []
     for n in range(6):
         await page.fill("[data-testid=code]", f"{n:06d}")
@@ -258,6 +297,8 @@ async def test_five_wrong_codes_lock_the_till_and_a_rejection_takes_a_reason(
     assert statuses[:4] == [409] * 4 and statuses[4:] == [429, 429]
     assert "Too many wrong codes" in await page.inner_text("main")
     await snap(page, shots, "handover-locked")
+    await page.click("a.lang")  # the answer to a form switches language on the till's page
+    assert page.url.endswith("/console/handover?lang=zh") and await page.is_visible("#code")
     await page.goto(f"{site.settings.api_base_url}/console?lang=en")
     await page.fill(f"[data-testid=reason-{fid}]", "freezer broken")
     await page.click(f"[data-testid=reject-{fid}]")
@@ -296,6 +337,15 @@ async def test_staff_of_one_store_neither_see_nor_touch_another_stores_parts(
         assert forged.status_code == 403  # a form posted from another site
         stale = await http.post(f"/console/parts/{fid_a}/accept", data={"csrf": "guess"})
         assert stale.status_code == 403  # a form without the session's token
+    async with httpx.AsyncClient(base_url=site.settings.api_base_url) as http:
+        staff = await site.token(role="staff", location_id=loc_a)
+        secret = staff["Authorization"].split()[1]
+        forged = await http.post(
+            "/console/login", data={"token": secret}, headers={"Origin": "http://evil.example"}
+        )
+        assert forged.status_code == 403 and "oms_console" not in forged.cookies
+        machine = await http.post("/console/login", data={"token": secret})
+        assert machine.status_code == 303 and "oms_console" in machine.cookies
     pos = await site.token(role="channel", channel="pos")
     for order in (theirs, mine):
         got = (await site.http.get(f"/v1/orders/{order['order_id']}", headers=pos)).json()
@@ -307,14 +357,16 @@ async def test_a_wrong_password_is_refused_and_repeated_ones_are_slowed_down(
 ) -> None:
     _, _, _, username = await store(site)
     page = await new_page(browser)
-    codes = []
-    for _ in range(5):
-        await page.goto(f"{site.settings.api_base_url}/console/login?lang=en")
-        await page.fill("#username", username)
-        await page.fill("#password", "wrong horse")
-        codes.append(await submitted(page, "[data-testid=sign-in]"))
-    assert codes[:3] == [401] * 3 and 429 in codes[3:]
-    assert "try again in" in await page.inner_text("main")
+    for field, wrong in (("#password", "wrong horse"), ("[data-testid=token]", "not-a-token")):
+        codes, said = [], []
+        for _ in range(5):  # wrong passwords of one name, then wrong tokens
+            await page.goto(f"{site.settings.api_base_url}/console/login?lang=en")
+            await page.fill("#username", username)
+            await page.fill(field, wrong)
+            codes.append(await submitted(page, "[data-testid=sign-in]"))
+            said.append(await page.inner_text("main"))
+        assert codes[:3] == [401] * 3 and 429 in codes[3:]
+        assert "try again in" in said[codes.index(429)]
 
 
 async def test_admins_see_the_exceptions_with_links_to_temporal_and_read_english(
@@ -322,10 +374,11 @@ async def test_admins_see_the_exceptions_with_links_to_temporal_and_read_english
 ) -> None:
     page = await new_page(browser)
     await page.goto(f"{site.settings.api_base_url}/console/login?lang=en")
-    await page.click("summary")
-    await page.fill("#token", site.admin["Authorization"].split()[1])
+    await page.fill("[data-testid=token]", site.admin["Authorization"].split()[1])
     assert await submitted(page, "[data-testid=sign-in]") == 200
     assert "Choose a location" in await page.content(), await page.content()
+    await page.goto(f"{site.settings.api_base_url}/console/handover?lang=en")
+    assert await page.locator("[data-testid=choose-location]").count() == 1  # not a code box
     await page.goto(f"{site.settings.api_base_url}/console/ops?lang=en")
     for key in (
         "near_deadline",

@@ -12,10 +12,8 @@
     row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash");
   }
 
-  function codeOf(text) {
-    // A shelf scale's EAN-13 (prefix 2) carries the item in digits 2-6: "2" + 5 digits + ...
-    return text.trim().toUpperCase();
-  }
+  // What the box recognises: a line's SKU (as typed) or its barcode (as a scanner types it).
+  function codeOf(text) { return text.trim().toUpperCase(); }
 
   function setUpPicking() {
     var scan = document.getElementById("scan");
@@ -36,13 +34,15 @@
     });
   }
 
-  var lastToAccept = null;
+  var lastToAccept = null, audio = null;
   function beep() {
+    // One audio context for the page; browsers keep it silent until someone has used the page.
     try {
-      var ctx = new (window.AudioContext || window.webkitAudioContext)();
-      var osc = ctx.createOscillator(); osc.frequency.value = 880; osc.connect(ctx.destination);
-      osc.start(); osc.stop(ctx.currentTime + 0.25);
-    } catch (err) { /* no sound here: the flash is enough */ }
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") audio.resume();
+      var osc = audio.createOscillator(); osc.frequency.value = 880; osc.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.25);
+    } catch (err) { /* no sound here: the flash and the announcement remain */ }
   }
   function watchArrivals() {
     var list = document.getElementById("worklist");
@@ -52,14 +52,19 @@
       beep();
       list.querySelector('[data-testid="stage-to-accept"]').classList.add("flash");
       document.title = "● " + document.title.replace(/^● /, "");
+      var say = document.getElementById("arrivals");
+      if (say) say.textContent = say.dataset.words.replace("{n}", String(now - lastToAccept));
     }
     lastToAccept = now;
   }
+  document.addEventListener("keydown", function () { if (audio && audio.state === "suspended") audio.resume(); });
 
   // The work list refreshes itself, but not under the hands of someone filling it in.
   window.omsIdle = function () {
     var list = document.getElementById("worklist");
     if (!list) return false;
+    // Not while someone types in it; a focused button or link keeps its focus across the
+    // refresh (htmx restores focus by id, and every control there has one).
     if (list.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return false;
     var inputs = list.querySelectorAll("input");
     for (var i = 0; i < inputs.length; i++) {
