@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 
 
-.PHONY: screenshots histories install dev test test-fast lint format lock worker api migrate seed clean reconcile repair bench bench-pricing bench-routing bench-primitives bench-steps
+.PHONY: client examples screenshots histories install dev test test-fast lint format lock worker api migrate seed clean reconcile repair bench bench-pricing bench-routing bench-primitives bench-steps
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,7 +13,18 @@ $(STAMP): requirements.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+# The channel client (client/) is importable from the venv without a build: a .pth file.
+CLIENT_PTH := $(VENV)/.client-path
+
+$(CLIENT_PTH): $(STAMP)
+	echo "$(CURDIR)/client" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/omni-oms-client.pth"
+	@touch $@
+
+install: $(STAMP) $(CLIENT_PTH)
+
+# Regenerate the client's types from the API's OpenAPI document.
+client: install
+	$(BIN)/python client/generate.py
 
 dev: install
 	$(BIN)/python -m workers.dev
@@ -76,6 +87,9 @@ bench-routing: install
 	$(BIN)/python -m benchmarks.routing
 
 # Screenshots of every console page, written under docs/console/ by its browser tests.
+examples: install
+	OMS_EXAMPLES=1 $(BIN)/python -m pytest -q tests/e2e/test_contract.py -k answers_as_its_schema
+
 screenshots: install
 	OMS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/test_console.py
 

@@ -162,7 +162,8 @@ class OrderActivities:
             if self.inventory.reserve(req.order_id, parts, day=day):
                 return parts
         raise InsufficientStock(
-            "stock kept changing while reserving; try again", details={"skus": skus}
+            "stock kept changing while reserving: submit the order again",
+            details={"skus": skus},
         )
 
     @activity.defn

@@ -34,15 +34,15 @@ class PaymentActivities:
             )
         except PaymentDeclined as err:
             raise ApplicationError(
-                f"the payment was declined: {err}",
-                {"payment_id": p.payment_id},
+                f"the payment was declined ({err}): try another payment_method",
+                {"payment_id": p.payment_id, "field": "payment_method"},
                 type="payment_declined",
                 non_retryable=True,
             ) from err
         except GatewayUnavailable as err:
             raise ApplicationError(
-                f"the payment gateway is unavailable: {err}",
-                {"payment_id": p.payment_id},
+                "the payment gateway is unavailable: try again shortly",
+                {"payment_id": p.payment_id, "gateway": str(err)},
                 type="payment_unavailable",
             ) from err
 
@@ -54,7 +54,9 @@ class PaymentActivities:
             return self.gateway.close(p.payment_id)
         except GatewayUnavailable as err:
             raise ApplicationError(
-                f"the payment gateway is unavailable: {err}", type="payment_unavailable"
+                "the payment gateway is unavailable: try again shortly",
+                {"gateway": str(err)},
+                type="payment_unavailable",
             ) from err
 
     @activity.defn

@@ -43,7 +43,9 @@ class RefundActivities:
                 self.gateway.refund(refund_id=r.refund_id, payment_id=r.payment_id, amount=r.amount)
             except GatewayUnavailable as err:
                 raise ApplicationError(
-                    f"gateway unavailable: {err}", type="payment_unavailable"
+                    "the payment gateway is unavailable: try again shortly",
+                    {"gateway": str(err)},
+                    type="payment_unavailable",
                 ) from err
             except RefundRefused as err:
                 detail = f"the gateway refused the refund: {err}"

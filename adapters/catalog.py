@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine, Row
-from sqlmodel import select
+from sqlmodel import col, select
 
 from adapters.db import read_scope, session_scope
 from adapters.tables import ChannelConfig, CreditEvent, Location, Sku, utcnow
@@ -54,6 +54,39 @@ class CatalogRepository:
     def list_skus(self) -> list[Sku]:
         with read_scope(self.engine) as s:
             return list(s.exec(select(Sku).order_by(Sku.sku)))
+
+    def browse_skus(
+        self, *, category: str | None, q: str | None, limit: int, after: str | None
+    ) -> tuple[list[Sku], str | None]:
+        """SKUs in code order, from after `after`: (this page, the last code when more follow)."""
+        with read_scope(self.engine) as s:
+            query = select(Sku)
+            if category:
+                query = query.where(Sku.category == category)
+            if q:
+                like = f"%{q.replace('%', '').replace('_', '')}%"
+                query = query.where(col(Sku.name).ilike(like) | col(Sku.sku).ilike(like))
+            if after:
+                query = query.where(col(Sku.sku) > after)
+            rows = list(s.exec(query.order_by(col(Sku.sku)).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, rows[-1].sku if more and rows else None
+
+    def locations_for(
+        self, channel: str | None, *, pickup: bool | None, city: str | None
+    ) -> list[Location]:
+        """The locations a channel may sell from (all of them for no channel)."""
+        with read_scope(self.engine) as s:
+            query = select(Location).order_by(Location.location_id)
+            if pickup is not None:
+                query = query.where(Location.pickup == pickup)
+            if city:
+                query = query.where(Location.city == city)
+            rows = list(s.exec(query))
+            config = s.get(ChannelConfig, channel) if channel else None
+        rule = channel_rule_of(config) if config is not None else None
+        return [r for r in rows if rule is None or rule.refuses(site_of(r), None) is None]
 
     def lower_credit(self, location_id: str, points: int, *, key: str, why: str) -> None:
         """Take `points` off a location's credit score (not below 0), once per `key`."""

@@ -180,20 +180,25 @@ def check_url(url: str, *, production: bool) -> None:
     or link-local address (the platform must not be made to call into its own network)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidWebhookUrl("the webhook url must be an http(s) URL with a host")
+        raise InvalidWebhookUrl(
+            "url must be an http(s) URL with a host: send e.g. https://hooks.example.com/oms"
+        )
     if not production:
         return
     if parts.scheme != "https":
-        raise InvalidWebhookUrl("the webhook url must use https")
+        raise InvalidWebhookUrl("url must use https in production: change http:// to https://")
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError:
-        raise InvalidWebhookUrl(f"the webhook host {parts.hostname} does not resolve") from None
+        raise InvalidWebhookUrl(
+            f"the url's host {parts.hostname} does not resolve: check the host name in url"
+        ) from None
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])
         if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved:
             raise InvalidWebhookUrl(
-                f"the webhook host resolves to {ip}, an address inside a private network"
+                f"the url's host resolves to {ip}, a private, loopback or reserved address: "
+                "give a host on the public internet"
             )
 
 

@@ -82,7 +82,8 @@ class MemberRepository:
                     member_id,
                     "stored_value_amount",
                     delta,
-                    refusal="stored value balance is too low",
+                    refusal="the member's stored value balance is too low: top up at the till, or "
+                    "choose another payment_method",
                 )
                 s.add(
                     StoredValueEntry(
@@ -172,7 +173,12 @@ class MemberRepository:
             if s.exec(select(PointsEntry.id).where(PointsEntry.key == key)).first() is not None:
                 return
             _add_to_balance(
-                s, member_id, "points", delta, refusal="the points balance cannot go below zero"
+                s,
+                member_id,
+                "points",
+                delta,
+                refusal="the points balance cannot go below zero: take off at most the member's "
+                "current points",
             )
             s.add(
                 PointsEntry(
@@ -215,7 +221,8 @@ class MemberRepository:
             if keep == "incoming":
                 if c.field_name != "name":
                     raise InvalidRequest(
-                        "only a name can be taken from the incoming side",
+                        f"member conflict {conflict_id} is about {c.field_name}, and only a "
+                        'name can be taken from the incoming side: send keep "existing"',
                         details={"field": c.field_name},
                     )
                 member = s.get(Member, c.member_id)

@@ -64,7 +64,10 @@ def verify_webhook(
     """The event in a webhook body whose signature and timestamp check out; ValueError else."""
     expected = sign(secret, body)
     if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
-        raise ValueError("bad signature")
+        raise ValueError(
+            "the webhook's X-Signature does not match its body: sign the raw body with "
+            "HMAC-SHA256 and the shared secret"
+        )
     try:
         data = json.loads(body)
         event = WebhookEvent(
@@ -75,9 +78,15 @@ def verify_webhook(
             int(data["timestamp"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError("malformed event") from exc
+        raise ValueError(
+            "the webhook body is not a valid event: send JSON with event_id, payment_id, "
+            "status, amount and timestamp"
+        ) from exc
     if abs((now if now is not None else time.time()) - event.timestamp) > WEBHOOK_WINDOW_S:
-        raise ValueError("stale event")
+        raise ValueError(
+            f"the webhook's timestamp is more than {WEBHOOK_WINDOW_S} s off: send the event "
+            "with the current unix time"
+        )
     return event
 
 

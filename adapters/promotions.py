@@ -37,7 +37,7 @@ def _check(promotion_id: str, data: dict[str, Any]) -> None:
         need.append("scope.tiers")
     if need:
         raise InvalidRequest(
-            f"a {kind} promotion needs {'; '.join(need)}",
+            f"a {kind} promotion needs {' and '.join(need)}: set them",
             details={"promotion_id": promotion_id, "missing": need},
         )
     starts, ends = data.get("starts_at"), data.get("ends_at")
@@ -139,12 +139,14 @@ class PromotionRepository:
                 raise NotFound(f"promotion {data['promotion_id']} does not exist")
             if not promo.coupon_required:
                 raise InvalidRequest(
-                    "coupons need a promotion with coupon_required: true",
-                    details={"promotion_id": promo.promotion_id},
+                    f"promotion {promo.promotion_id} takes no coupons: set coupon_required to "
+                    "true on it, or choose another promotion_id",
+                    details={"promotion_id": promo.promotion_id, "field": "promotion_id"},
                 )
             if s.get(Coupon, data["code"]) is not None:
                 raise Conflict(
-                    f"coupon code {data['code']} exists already", details={"code": data["code"]}
+                    f"coupon code {data['code']} already exists: choose another code",
+                    details={"code": data["code"], "field": "code"},
                 )
             row = Coupon(
                 code=data["code"],
@@ -218,7 +220,9 @@ class CouponBook:
                     ids.add(c.promotion_id)
             if bad:
                 raise InvalidCoupon(
-                    "unknown, used up, expired or someone else's coupon", details={"codes": bad}
+                    f"coupons {', '.join(bad)} cannot be used (unknown, used up, expired or "
+                    "another member's): remove them from coupon_codes",
+                    details={"codes": bad, "field": "coupon_codes"},
                 )
             return ids
 
@@ -235,7 +239,10 @@ class CouponBook:
                 )
                 if res.rowcount != 1:  # type: ignore[attr-defined]
                     s.rollback()
-                    raise InvalidCoupon("coupon used up", details={"codes": [code]})
+                    raise InvalidCoupon(
+                        f"coupon {code} is used up: remove it from coupon_codes",
+                        details={"codes": [code], "field": "coupon_codes"},
+                    )
                 s.add(CouponHold(code=code, order_id=order_id, state="held"))
 
     def release(self, order_id: str) -> None:

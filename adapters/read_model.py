@@ -481,9 +481,16 @@ class ReadModel:
             return None if row is None else dict(row.request)
 
     def order_channel(self, order_id: str) -> str | None:
+        found = self.order_owner(order_id)
+        return None if found is None else found[0]
+
+    def order_owner(self, order_id: str) -> tuple[str, str | None] | None:
+        """The channel that placed the order, and its member (None: no such order)."""
         with read_scope(self.engine) as s:
-            row = s.get(Order, order_id)
-            return None if row is None else row.channel
+            row = s.execute(
+                sa_select(ORDERS.c.channel, ORDERS.c.member_id).where(ORDERS.c.order_id == order_id)
+            ).first()
+            return None if row is None else (row.channel, row.member_id)
 
     def order_status(self, order_id: str) -> str | None:
         with read_scope(self.engine) as s:
@@ -782,7 +789,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         at, oid = json.loads(raw)
         return datetime.fromisoformat(at), str(oid)
     except Exception as exc:
-        raise InvalidRequest("cursor is not valid", details={"cursor": cursor}) from exc
+        raise InvalidRequest(
+            "cursor is not valid: pass next_cursor from the previous page unchanged, or leave "
+            "cursor out",
+            details={"cursor": cursor, "field": "cursor"},
+        ) from exc
 
 
 def promotion_list(promotions: dict[str, int]) -> list[dict[str, Any]]:

@@ -26,11 +26,12 @@ from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
 from adapters.staff import StaffAccounts
 from adapters.tokens import TokenRepository
-from api import errors
+from api import contract, errors
 from api.console import routes as console
 from api.deps import Services
 from api.routes import (
     admin,
+    catalog,
     codec,
     events,
     health,
@@ -76,8 +77,11 @@ def create_app(
         title="Omni OMS",
         version="1.0",
         description="Order fulfilment for omni-channel supermarket and convenience chains. "
-        'Errors are `{"error": {"code", "message", "details"}}`; unknown request fields '
-        "are refused with 422 `invalid_request`.",
+        "Every call takes `Authorization: Bearer <token>` (Authorize, above); money is integer "
+        'fen. Errors are `{"error": {"code", "message", "details"}}`: the message names the '
+        "field and the fix, and unknown request fields are refused with 422 `invalid_request`. "
+        "A channel's first integration: `docs/channels.md` and the Python client in `client/` "
+        "in the repository.",
         responses=ERROR_RESPONSES,
     )
     app.state.services = Services(
@@ -100,11 +104,24 @@ def create_app(
     errors.install(app)
     # Routes are matched in order: what channels and staff call on every order comes first
     # (a request's routing then tries a few patterns, not all fifty).
-    for module in (orders, staff, payments, quotes, members, stock, events, admin, codec, health):
+    for module in (
+        orders,
+        staff,
+        payments,
+        quotes,
+        members,
+        catalog,
+        stock,
+        events,
+        admin,
+        codec,
+        health,
+    ):
         app.include_router(module.router)
 
     console.install(app)
     offline_docs(app)
+    contract.install(app)
     app.add_middleware(LimitsAndMetrics)
     return app
 

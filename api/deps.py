@@ -23,7 +23,7 @@ from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
 from adapters.staff import StaffAccounts
 from adapters.tokens import Principal, TokenRepository
-from domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from domain.errors import DomainError, Forbidden, NotAllowedForChannel, NotFound, Unauthorized
 
 
 class RateLimited(DomainError):
@@ -59,7 +59,9 @@ class Services:
                     try:
                         self._client = await self.connect()  # type: ignore[operator]
                     except Exception as exc:
-                        raise Unavailable("Temporal is not reachable; try again shortly") from exc
+                        raise Unavailable(
+                            "the workflow service (Temporal) is not reachable: try again shortly"
+                        ) from exc
         return self._client
 
     def take_token(self, key: str) -> None:
@@ -72,7 +74,8 @@ class Services:
         if level < 1.0:
             self._buckets[key] = (level, now)
             raise RateLimited(
-                "too many requests for this token; slow down",
+                "too many requests for this token: wait details.retry_after_s seconds, then "
+                "send fewer",
                 details={"retry_after_s": round((1 - level) / rate, 2)},
             )
         self._buckets[key] = (level - 1.0, now)
@@ -95,33 +98,56 @@ async def caller(request: Request, svc: Services = Depends(services)) -> Princip
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("send Authorization: Bearer <token>")
+        raise Unauthorized(
+            "the Authorization header is missing or not a bearer token: send "
+            "Authorization: Bearer <token>"
+        )
     if svc.tokens.poll_due():  # revoked elsewhere: forgotten here within a second
         await run_in_threadpool(svc.tokens.forget_revoked)
     principal = svc.tokens.known(token)
     if principal is None:
         principal = await run_in_threadpool(svc.tokens.resolve, token)
     if principal is None:
-        raise Unauthorized("the token is not valid")
+        raise Unauthorized("the bearer token is unknown, revoked or expired: ask an admin for one")
     svc.take_token(token)
     return principal
 
 
 def require_admin(p: Principal) -> None:
     if p.role != "admin":
-        raise Forbidden("this endpoint is for admins")
+        raise Forbidden("this endpoint is for admins: call it with an admin token")
 
 
 def require_role(p: Principal, *roles: str) -> None:
     if p.role != "admin" and p.role not in roles:
-        raise Forbidden(f"this endpoint is for {', '.join(roles)} tokens")
+        raise Forbidden(
+            f"this endpoint is for {' or '.join(roles)} tokens: call it with one, or with an "
+            "admin token"
+        )
 
 
-def order_scope(p: Principal, svc: Services, order_id: str) -> None:
-    """Admins see every order; a channel only its own; anything else sees none (404, no leak)."""
-    channel = svc.read_model.order_channel(order_id)
-    if channel is None or (p.role != "admin" and (p.role != "channel" or p.channel != channel)):
-        raise NotFound(f"order {order_id} does not exist")
+def order_scope(p: Principal, svc: Services, order_id: str, *, reading: bool = False) -> None:
+    """Who may see and change an order. Admins: every order. A channel: the orders it placed;
+    and what a channel can list, it can open: the chain's own channels list a member's orders
+    from every channel (`GET /v1/members/{id}/orders`), so they may read any order with a
+    member, though only the channel that placed it changes it. Anything else sees no order
+    (404, no leak)."""
+    found = svc.read_model.order_owner(order_id)
+    if found is not None and p.role == "admin":
+        return
+    channel, member = found if found is not None else (None, None)
+    if found is None or p.role != "channel":
+        raise NotFound(f"order {order_id} does not exist: check the order_id")
+    if p.channel == channel:
+        return
+    if member is not None and p.channel in svc.settings.first_party_channels:
+        if reading:
+            return
+        raise NotAllowedForChannel(
+            f"order {order_id} was placed through {channel}: only {channel} may change it",
+            details={"order_id": order_id, "channel": channel},
+        )
+    raise NotFound(f"order {order_id} does not exist: check the order_id")
 
 
 def location_scope(p: Principal, location_id: str) -> None:

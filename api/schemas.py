@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain import barcodes
 
@@ -44,11 +44,13 @@ class TokenIn(Strict):
     @model_validator(mode="after")
     def _scope(self) -> TokenIn:
         if self.role == "channel" and not self.channel:
-            raise ValueError("a channel token needs a channel")
+            raise ValueError('a channel token needs a channel: add "channel"')
         if self.role == "staff" and not self.location_id:
-            raise ValueError("a staff token needs a location_id")
+            raise ValueError('a staff token needs a location_id: add "location_id"')
         if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs a time zone, e.g. 2027-01-01T00:00:00+08:00")
+            raise ValueError(
+                "expires_at needs a time zone: add an offset, e.g. 2027-01-01T00:00:00+08:00"
+            )
         return self
 
 
@@ -82,13 +84,12 @@ class SkuIn(Strict):
         ),
     ] = None
 
-    @model_validator(mode="after")
-    def _barcode(self) -> SkuIn:
-        if self.barcode is not None and not barcodes.is_valid(self.barcode):
-            raise ValueError(
-                f"barcode {self.barcode} does not end in its check digit: copy it from the pack"
-            )
-        return self
+    @field_validator("barcode")
+    @classmethod
+    def _barcode(cls, code: str | None) -> str | None:
+        if code is not None and not barcodes.is_valid(code):
+            raise ValueError(f"{code} does not end in its check digit: copy it from the pack")
+        return code
 
 
 class StockIn(Strict):
@@ -216,9 +217,11 @@ class FulfilmentIn(Strict):
     @model_validator(mode="after")
     def _needs(self) -> FulfilmentIn:
         if self.mode == "delivery" and self.address is None:
-            raise ValueError("a delivery needs an address")
+            raise ValueError('a delivery needs an address: add "address"')
         if self.mode == "pickup" and not self.location_id:
-            raise ValueError("a pickup needs a location_id")
+            raise ValueError(
+                'a pickup needs a location_id: add "location_id" (GET /v1/locations?pickup=true)'
+            )
         return self
 
 
@@ -320,3 +323,14 @@ class StaffAccountIn(Strict):
     username: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
     password: Annotated[str, Field(min_length=8, max_length=200)]
     location_id: ClientId
+
+
+class PaymentEventIn(Strict):
+    """The gateway's event, as the body of its signed webhook (`X-Signature`: hex HMAC-SHA256 of
+    the raw body with `OMS_PAYMENT_WEBHOOK_SECRET`)."""
+
+    event_id: Annotated[str, Field(max_length=100)]
+    payment_id: Annotated[str, Field(max_length=100)]
+    status: Literal["succeeded", "failed", "pending"]
+    amount: Fen
+    timestamp: int = Field(description="unix seconds; events more than 300 s off are refused")

@@ -43,13 +43,18 @@ def normalise_phone(raw: str) -> str:
     digits = re.sub(r"[\s\-().]", "", text.lstrip("+"))
     if not digits.isdigit():
         raise InvalidRequest(
-            "phone must contain only digits, spaces, dashes or a leading +", details={"phone": raw}
+            "phone may hold only digits, spaces, dashes, dots, brackets and a leading +: send it "
+            "as e.g. 13800000001",
+            details={"phone": raw},
         )
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             return digits[len(prefix) :]
     if len(digits) < 5 or len(digits) > 20:
-        raise InvalidRequest("phone has too few or too many digits", details={"phone": raw})
+        raise InvalidRequest(
+            f"phone has {len(digits)} digits: send 5 to 20, e.g. 13800000001",
+            details={"phone": raw},
+        )
     return ("+" + digits) if plus and not (len(digits) == 11 and digits[0] == "1") else digits
 
 

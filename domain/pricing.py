@@ -129,7 +129,11 @@ def price(
     merged = sorted(merge_lines(lines), key=lambda ln: ln.sku)
     unknown = sorted(ln.sku for ln in merged if ln.sku not in catalog)
     if unknown:
-        raise InvalidRequest("unknown SKUs in the order", details={"skus": unknown})
+        raise InvalidRequest(
+            f"unknown SKUs in lines: {', '.join(unknown)}; correct or remove them (the catalogue: "
+            "GET /v1/catalog/skus)",
+            details={"skus": unknown, "field": "lines"},
+        )
     work = [
         _Line(
             PricedLine(
@@ -300,8 +304,13 @@ def _apply(rule: Rule, covered: list[_Line], out: _Outcome) -> None:
 def _redeem_points(work: list[_Line], ctx: PricingContext, trace: list[str]) -> list[int]:
     if ctx.points_to_redeem > ctx.points_balance:
         raise InvalidRequest(
-            "not enough points",
-            details={"points_to_redeem": ctx.points_to_redeem, "balance": ctx.points_balance},
+            f"points_to_redeem is {ctx.points_to_redeem} but the member has "
+            f"{ctx.points_balance}: redeem at most that many",
+            details={
+                "points_to_redeem": ctx.points_to_redeem,
+                "balance": ctx.points_balance,
+                "field": "points_to_redeem",
+            },
         )
     left = sum(w.amount for w in work)
     used = min(ctx.points_to_redeem, left // 2)

@@ -127,7 +127,7 @@ class RefundLedger:
             left = handed[ln.sku] - self.returned_units.get(ln.sku, 0)
             if ln.qty > left:
                 raise TooManyUnits(
-                    f"only {max(0, left)} unit(s) of {ln.sku} can still be returned; ask for at "
+                    f"only {max(0, left)} unit(s) of {ln.sku} can still be returned: ask for at "
                     "most that many",
                     details={"sku": ln.sku, "qty": ln.qty, "returnable": max(0, left)},
                 )

@@ -187,7 +187,9 @@ def plan_fulfilments(inp: RoutingInput, *, id_prefix: str) -> list[PlannedPart]:
             else [ln.sku for ln in lines]
         )
         raise InsufficientStock(
-            "not enough stock for this order", details={"skus": sorted(missing)}
+            "not enough stock for this order: lower the qty of the SKUs in details.skus, drop "
+            "them, or choose another pickup location",
+            details={"skus": sorted(missing), "field": "lines"},
         )
     return _split(lines, eligible, ranker, id_prefix=id_prefix, dropped=dropped)
 
@@ -230,7 +232,11 @@ def _split(
     totals = totals or [0] * len(lines)
     short = sorted(ln.sku for ln, t in zip(lines, totals, strict=True) if t < ln.qty)
     if short:
-        raise InsufficientStock("not enough stock for this order", details={"skus": short})
+        raise InsufficientStock(
+            "not enough stock for this order: lower the qty of the SKUs in details.skus, or "
+            "drop them",
+            details={"skus": short, "field": "lines"},
+        )
     order = _greedy(need, candidates, ranker)
     if len(order) > 2:
         order = _best_pair(need, candidates, ranker) or order

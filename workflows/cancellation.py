@@ -58,14 +58,15 @@ class Cancellation:
             )
         if o.status not in ("submitting", "awaiting_payment", "paid", "fulfilling"):
             return ApplicationError(
-                f"an order that is {o.status} cannot be cancelled",
+                f"an order that is {o.status} cannot be cancelled: for goods already "
+                "received, request a return",
                 {"status": o.status},
                 type="invalid_transition",
                 non_retryable=True,
             )
         if o.cancel_reason:
             return ApplicationError(
-                "the order is already being cancelled",
+                "the order is already being cancelled: wait for it to become cancelled",
                 {"status": o.status, "reason": o.cancel_reason},
                 type="invalid_transition",
                 non_retryable=True,

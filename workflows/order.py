@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
-    from domain.fulfilment import FulfilmentState
+    from domain.fulfilment import VERBS, FulfilmentState
     from domain.orders import require_distinct_skus
     from workflows import records
     from workflows.cancellation import Cancellation
@@ -209,7 +209,8 @@ class OrderWorkflow:
         return ApplicationError(
             "the part is cancelled: it takes no more actions"
             if ended
-            else f"the part is pending: there is nothing to {req.action.action} yet",
+            else f"the part is pending: wait until the order is paid before you "
+            f"{VERBS.get(req.action.action, req.action.action)} it",
             {"action": req.action.action, "status": "cancelled" if ended else "pending"},
             type="invalid_transition",
             non_retryable=True,
@@ -268,7 +269,8 @@ class OrderWorkflow:
         o = self.o
         if o.status not in ("completed", "fulfilling") or o.pricing is None:
             raise ApplicationError(
-                f"an order that is {o.status} takes no returns",
+                f"an order that is {o.status} takes no returns: return goods once they are "
+                "delivered or picked up",
                 {"status": o.status},
                 type="invalid_transition",
                 non_retryable=True,

@@ -179,8 +179,8 @@ class PartRun:
                 )
             if not 0 <= ln.qty <= ordered[ln.sku]:
                 raise InvalidRequest(
-                    f"{ln.qty} units of {ln.sku} picked, but {ordered[ln.sku]} were ordered: "
-                    "give a quantity from 0 to the ordered one",
+                    f"{ln.qty} unit(s) of {ln.sku} picked, but only {ordered[ln.sku]} "
+                    f"ordered: give a quantity from 0 to {ordered[ln.sku]}",
                     details={"sku": ln.sku, "qty": ln.qty, "ordered": ordered[ln.sku]},
                 )
 

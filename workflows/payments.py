@@ -80,14 +80,16 @@ class PaymentDesk:
         o = self.o
         if o.status != "awaiting_payment" or not o.going_ahead() or o.paid is not None:
             raise ApplicationError(
-                f"an order that is {o.status} takes no new payment",
+                f"an order that is {o.status} takes no new payment: pay again only while it "
+                "is awaiting_payment after a failed payment",
                 {"status": o.status},
                 type="invalid_transition",
                 non_retryable=True,
             )
         if method == "cash" and o.request.channel != "pos":
             raise ApplicationError(
-                "cash is paid at the till: only the pos channel may use it",
+                "cash is paid at the till: only the pos channel may use it; choose another "
+                "payment_method",
                 {"field": "payment_method"},
                 type="invalid_request",
                 non_retryable=True,

@@ -106,7 +106,12 @@ class Submission:
         refusal = (
             cause
             if isinstance(cause, ApplicationError)
-            else ApplicationError(str(err), type="invalid_request", non_retryable=True)
+            else ApplicationError(
+                "the order could not be prepared: try again with the same channel_order_id",
+                {"cause": str(err)},
+                type="unavailable",
+                non_retryable=True,
+            )
         )
         self.o.refusal, self.o.status = refusal, "refused"
         self.view.stage(ORDER_STATUS, "refused")

@@ -15,6 +15,7 @@ from adapters.db import session_scope
 from adapters.promotions import PromotionRepository
 from adapters.tables import ChannelConfig, Location, Sku, Stock
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_admin, services
 from api.schemas import (
     ChannelIn,
@@ -39,10 +40,14 @@ from workflows.aftercare import RepairWorkflow
 from workflows.messages import order_workflow_id
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-CREATED_OR_REPLACED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "replaced"},
-    201: {"description": "created"},
-}
+
+
+def created_or_replaced(model: Any) -> dict[int | str, dict[str, Any]]:
+    """The answers of a PUT that creates or replaces: the same thing either way."""
+    return {
+        200: {"model": model, "description": "replaced"},
+        201: {"model": model, "description": "created"},
+    }
 
 
 async def admin(p: Principal = Depends(caller)) -> Principal:
@@ -50,10 +55,12 @@ async def admin(p: Principal = Depends(caller)) -> Principal:
     return p
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=answers.NewToken)
 def create_token(
     body: TokenIn, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """A token for a channel (`channel`), a store's staff (`location_id`) or an admin, optionally
+    expiring (`expires_at`). Its secret is in this answer only."""
     if body.role == "staff" and svc.catalog.get_location(body.location_id or "") is None:
         raise NotFound(f"location {body.location_id} does not exist")
     principal = Principal(role=body.role, channel=body.channel, location_id=body.location_id)
@@ -68,14 +75,14 @@ def create_token(
     }
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=answers.Tokens)
 def list_tokens(_: Principal = Depends(admin), svc: Services = Depends(services)) -> dict[str, Any]:
     """Every token: its id, role, scope, label, when it was created, when it expires, when it
     was last used (to the minute) and whether it was revoked. Never a token's secret."""
     return {"tokens": svc.tokens.list()}
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", response_model=answers.TokenSeen)
 def revoke_token(
     token_id: Annotated[str, Path(max_length=40, pattern=r"^tok_[A-Za-z0-9]+$")],
     _: Principal = Depends(admin),
@@ -86,7 +93,7 @@ def revoke_token(
     return svc.tokens.revoke(token_id)
 
 
-@router.put("/locations/{location_id}", responses=CREATED_OR_REPLACED)
+@router.put("/locations/{location_id}", responses=created_or_replaced(Location))
 def put_location(
     location_id: ClientId,
     body: LocationIn,
@@ -94,6 +101,8 @@ def put_location(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> Location:
+    """Create (`201`) or replace (`200`) a location: a warehouse or a store, where it is, whether
+    it ships and offers pickup, its quota, credit score, priority and shipping cost."""
     row, created = svc.catalog.put_location(location_id, body.model_dump())
     response.status_code = 201 if created else 200
     return row
@@ -103,6 +112,7 @@ def put_location(
 def list_locations(
     _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[Location]:
+    """Every location's master data."""
     return svc.catalog.list_locations()
 
 
@@ -110,13 +120,14 @@ def list_locations(
 def get_location(
     location_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> Location:
+    """One location's master data."""
     row = svc.catalog.get_location(location_id)
     if row is None:
         raise NotFound(f"location {location_id} does not exist")
     return row
 
 
-@router.put("/skus/{sku}", responses=CREATED_OR_REPLACED)
+@router.put("/skus/{sku}", responses=created_or_replaced(Sku))
 def put_sku(
     sku: ClientId,
     body: SkuIn,
@@ -124,6 +135,8 @@ def put_sku(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> Sku:
+    """Create (`201`) or replace (`200`) a SKU: its name, category, price (fen), goods class and
+    barcode."""
     row, created = svc.catalog.put_sku(sku, body.model_dump())
     response.status_code = 201 if created else 200
     return row
@@ -131,11 +144,13 @@ def put_sku(
 
 @router.get("/skus")
 def list_skus(_: Principal = Depends(admin), svc: Services = Depends(services)) -> list[Sku]:
+    """Every SKU's master data."""
     return svc.catalog.list_skus()
 
 
 @router.get("/skus/{sku}")
 def get_sku(sku: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)) -> Sku:
+    """One SKU's master data."""
     row = svc.catalog.get_sku(sku)
     if row is None:
         raise NotFound(f"SKU {sku} does not exist")
@@ -170,7 +185,7 @@ def _require_stock_keys(svc: Services, location_id: str, sku: str) -> None:
             raise NotFound(f"SKU {sku} does not exist")
 
 
-@router.put("/stock/{location_id}/{sku}")
+@router.put("/stock/{location_id}/{sku}", response_model=answers.StockLevel)
 def put_stock(
     location_id: ClientId,
     sku: ClientId,
@@ -178,6 +193,8 @@ def put_stock(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The counted stock of a SKU at a location (a stocktake): `on_hand` and the `safety_stock`
+    kept back from online sale. Reservations are kept."""
     _require_stock_keys(svc, location_id, sku)
     row = svc.inventory.set_counted(
         location_id, sku, on_hand=body.on_hand, safety_stock=body.safety_stock
@@ -185,18 +202,19 @@ def put_stock(
     return stock_view(row, location_id, sku)
 
 
-@router.get("/stock/{location_id}/{sku}")
+@router.get("/stock/{location_id}/{sku}", response_model=answers.StockLevel)
 def get_stock(
     location_id: ClientId,
     sku: ClientId,
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """A SKU's stock at a location: on hand, reserved, kept back and available."""
     _require_stock_keys(svc, location_id, sku)
     return stock_view(svc.inventory.get(location_id, sku), location_id, sku)
 
 
-@router.post("/stock/{location_id}/{sku}/receipts")
+@router.post("/stock/{location_id}/{sku}/receipts", response_model=answers.StockLevel)
 def receive_stock(
     location_id: ClientId,
     sku: ClientId,
@@ -210,10 +228,11 @@ def receive_stock(
     return stock_view(row, location_id, sku)
 
 
-@router.get("/stock/{location_id}")
+@router.get("/stock/{location_id}", response_model=list[answers.StockLevel])
 def list_location_stock(
     location_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[dict[str, Any]]:
+    """Every SKU's stock at a location."""
     with session_scope(svc.engine) as s:
         if s.get(Location, location_id) is None:
             raise NotFound(f"location {location_id} does not exist")
@@ -236,17 +255,18 @@ def put_channel(
 def list_channels(
     _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[ChannelConfig]:
+    """Which locations serve each channel."""
     return svc.catalog.list_channels()
 
 
-@router.get("/stock-drift")
+@router.get("/stock-drift", response_model=answers.StockDrift)
 def stock_drift(_: Principal = Depends(admin), svc: Services = Depends(services)) -> dict[str, Any]:
     """Stock counters that disagree with the movement ledger (none, when all is well)."""
     drift = svc.inventory.drift()
     return {"ok": not drift, "drift": drift}
 
 
-@router.get("/refunds")
+@router.get("/refunds", response_model=answers.Refunds)
 def list_refunds(
     status: Literal["pending", "succeeded", "failed", "closed"] | None = Query(None),
     _: Principal = Depends(admin),
@@ -257,7 +277,11 @@ def list_refunds(
     return {"refunds": svc.read_model.refunds(status)}
 
 
-@router.put("/promotions/{promotion_id}", responses=CREATED_OR_REPLACED)
+@router.put(
+    "/promotions/{promotion_id}",
+    responses=created_or_replaced(answers.Promotion),
+    response_model=answers.Promotion,
+)
 def put_promotion(
     promotion_id: ClientId,
     body: PromotionIn,
@@ -265,41 +289,49 @@ def put_promotion(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Create (`201`) or replace (`200`) a promotion: its kind, scope (SKUs, categories,
+    channels, locations, tiers; empty means all), amounts, coupon requirement, stacking
+    and validity."""
     repo = PromotionRepository(svc.engine)
     view, created = repo.put(promotion_id, body.model_dump())
     response.status_code = 201 if created else 200
     return view
 
 
-@router.get("/promotions")
+@router.get("/promotions", response_model=list[answers.Promotion])
 def list_promotions(
     active: bool | None = None, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[dict[str, Any]]:
+    """Every promotion (`?active=true`: those in force)."""
     return PromotionRepository(svc.engine).list_promotions(active=active)
 
 
-@router.post("/promotions/{promotion_id}/deactivate")
+@router.post("/promotions/{promotion_id}/deactivate", response_model=answers.Promotion)
 def deactivate_promotion(
     promotion_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The promotion stops applying to new orders and quotes."""
     return PromotionRepository(svc.engine).deactivate(promotion_id)
 
 
-@router.post("/coupons", status_code=201)
+@router.post("/coupons", status_code=201, response_model=answers.Coupon)
 def create_coupon(
     body: CouponIn, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """A coupon code for a promotion that requires one, for one member (`member_phone`) or
+    anyone, usable `uses` times."""
     return PromotionRepository(svc.engine).create_coupon(body.model_dump())
 
 
-@router.get("/coupons")
+@router.get("/coupons", response_model=list[answers.Coupon])
 def list_coupons(
     _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> list[dict[str, Any]]:
+    """Every coupon with its uses, held and used counts."""
     return PromotionRepository(svc.engine).list_coupons()
 
 
-@router.get("/member-conflicts")
+@router.get("/member-conflicts", response_model=answers.MemberConflicts)
 def list_member_conflicts(
     resolved: bool | None = None, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -307,35 +339,38 @@ def list_member_conflicts(
     return {"conflicts": svc.members.conflicts(resolved=resolved)}
 
 
-@router.post("/member-conflicts/{conflict_id}/resolve")
+@router.post("/member-conflicts/{conflict_id}/resolve", response_model=answers.ConflictResolved)
 def resolve_member_conflict(
     body: ConflictResolutionIn,
     conflict_id: int = Path(ge=1, le=2**31 - 1),
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Settle a member conflict: keep the existing value, or take the incoming name."""
     svc.members.resolve_conflict(conflict_id, keep=body.keep)
     return {"id": conflict_id, "resolved": True, "keep": body.keep}
 
 
-@router.patch("/members/{member_id}")
+@router.patch("/members/{member_id}", response_model=answers.Member)
 def set_member_tier(
     member_id: ClientId,
     body: MemberTierIn,
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Set a member's tier by hand."""
     svc.members.set_tier(member_id, body.tier)
     return svc.members.view(member_id)
 
 
-@router.post("/members/{member_id}/points")
+@router.post("/members/{member_id}/points", response_model=answers.Member)
 def adjust_points(
     member_id: ClientId,
     body: PointsIn,
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Add or take points (a ledger entry with its reason); the balance never goes below zero."""
     key = f"adjust:{member_id}:{body.adjustment_id}" if body.adjustment_id else None
     svc.members.adjust_points(member_id, body.delta, reason=body.reason, key=key)
     return svc.members.view(member_id)
@@ -344,7 +379,7 @@ def adjust_points(
 # --- settlement ----------------------------------------------------------------------------
 
 
-@router.put("/settlement-rules")
+@router.put("/settlement-rules", response_model=answers.SettlementRule)
 def put_settlement_rule(
     body: SettlementRuleIn, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -356,10 +391,11 @@ def put_settlement_rule(
     )
 
 
-@router.get("/settlement-rules")
+@router.get("/settlement-rules", response_model=answers.SettlementRules)
 def list_settlement_rules(
     _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The settlement rules, most specific first."""
     return {"rules": svc.settlement.rules()}
 
 
@@ -369,11 +405,12 @@ def delete_settlement_rule(
     _: Principal = Depends(admin),
     svc: Services = Depends(services),
 ) -> Response:
+    """Remove a settlement rule; orders already settled keep the rule they were settled with."""
     svc.settlement.delete_rule(rule_id)
     return Response(status_code=204)
 
 
-@router.get("/settlement/{day}")
+@router.get("/settlement/{day}", response_model=answers.SettlementDay)
 def settlement_day(
     day: date,
     _: Principal = Depends(admin),
@@ -385,6 +422,7 @@ def settlement_day(
 
 @router.get(
     "/settlement/{day}/statement.csv",
+    response_class=Response,
     responses={
         200: {
             "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -414,7 +452,7 @@ def settlement_statement(
 # --- operations: repairs and loose ends ------------------------------------------------------
 
 
-@router.post("/orders/{order_id}/repair")
+@router.post("/orders/{order_id}/repair", response_model=answers.Repair)
 async def repair_order(
     order_id: ClientId, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -436,7 +474,7 @@ async def repair_order(
     if running:
         raise InvalidTransition(
             f"order {order_id} has a running workflow, which keeps it consistent: cancel the "
-            "order instead (POST /v1/orders/{order_id}/cancel)",
+            f"order instead (POST /v1/orders/{order_id}/cancel)",
             details={"order_id": order_id, "status": status},
         )
     outcome = await client.execute_workflow(
@@ -452,7 +490,7 @@ async def repair_order(
     return {"repair": outcome, "order": view}
 
 
-@router.post("/refunds/{refund_id}/close")
+@router.post("/refunds/{refund_id}/close", response_model=answers.ClosedRefund)
 def close_refund(
     refund_id: Annotated[str, Path(max_length=120, pattern=r"^[A-Za-z0-9._:-]+$")],
     body: RefundCloseIn,
@@ -472,7 +510,7 @@ def close_refund(
     }
 
 
-@router.post("/staff-accounts", status_code=201)
+@router.post("/staff-accounts", status_code=201, response_model=answers.StaffAccount)
 def create_staff_account(
     body: StaffAccountIn, _: Principal = Depends(admin), svc: Services = Depends(services)
 ) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from adapters.codec import EncryptionCodec
+from api import answers
 from api.deps import Services, services
 from api.errors import error_response
+from api.schemas import ErrorOut
 from domain.errors import InvalidRequest, Unauthorized
 
 router = APIRouter(prefix="/v1/codec", tags=["operations"])
@@ -55,13 +57,25 @@ async def preflight(request: Request, svc: Services = Depends(services)) -> Resp
     return response
 
 
-@router.post("/decode", responses={401: {"description": "not an operator"}})
+@router.post(
+    "/decode",
+    response_model=answers.Payloads,
+    responses={
+        401: {"model": ErrorOut, "description": "not an operator: no admin token or session"}
+    },
+)
 async def decode(request: Request, svc: Services = Depends(services)) -> Response:
     """Sealed payloads in, readable ones out (Temporal's remote codec protocol)."""
     return await codec("decode", request, svc)
 
 
-@router.post("/encode", responses={401: {"description": "not an operator"}})
+@router.post(
+    "/encode",
+    response_model=answers.Payloads,
+    responses={
+        401: {"model": ErrorOut, "description": "not an operator: no admin token or session"}
+    },
+)
 async def encode(request: Request, svc: Services = Depends(services)) -> Response:
     """Readable payloads in, sealed ones out (Temporal's remote codec protocol)."""
     return await codec("encode", request, svc)

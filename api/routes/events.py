@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.events import TYPES, EventStore, check_url
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_admin, require_role, services
 from api.schemas import ClientId, DeliveryStatusFilter, WebhookIn
 from domain.errors import InvalidRequest
@@ -22,7 +23,7 @@ def store(svc: Services) -> EventStore:
     return EventStore(svc.engine)
 
 
-@router.put("/admin/channels/{channel}/webhook")
+@router.put("/admin/channels/{channel}/webhook", response_model=answers.Webhook)
 def put_webhook(
     channel: ClientId,
     body: WebhookIn,
@@ -42,15 +43,16 @@ def put_webhook(
     return store(svc).subscribe(channel, url=body.url, secret=body.secret, events=body.events)
 
 
-@router.get("/admin/channels/{channel}/webhook")
+@router.get("/admin/channels/{channel}/webhook", response_model=answers.Webhook)
 def get_webhook(
     channel: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The channel's webhook subscription (its secret is never shown)."""
     require_admin(p)
     return store(svc).subscription(channel)
 
 
-@router.delete("/admin/channels/{channel}/webhook")
+@router.delete("/admin/channels/{channel}/webhook", response_model=answers.WebhookRemoved)
 def delete_webhook(
     channel: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def delete_webhook(
     return {"channel": channel, "webhook": None}
 
 
-@router.get("/admin/webhook-deliveries")
+@router.get("/admin/webhook-deliveries", response_model=answers.Deliveries)
 def list_deliveries(
     status: DeliveryStatusFilter | None = Query(None),
     channel: ClientId | None = None,
@@ -74,7 +76,7 @@ def list_deliveries(
     return {"deliveries": store(svc).deliveries(status=status, channel=channel, limit=limit)}
 
 
-@router.post("/admin/webhook-deliveries/{delivery_id}/redeliver")
+@router.post("/admin/webhook-deliveries/{delivery_id}/redeliver", response_model=answers.Delivery)
 def redeliver(
     delivery_id: str = EventId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -83,7 +85,7 @@ def redeliver(
     return store(svc).redeliver(delivery_id)
 
 
-@router.get("/events")
+@router.get("/events", response_model=answers.EventFeed)
 async def feed(
     after: str | None = Query(None, max_length=40, pattern=r"^evt_[0-9a-f]+$"),
     limit: int = Query(100, ge=1, le=1000),

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_role, services
 from api.schemas import ClientId, MemberIn, TopUpIn
 from domain.errors import Forbidden, NotFound
@@ -18,7 +19,13 @@ router = APIRouter(prefix="/v1/members", tags=["members"])
 @router.post(
     "",
     status_code=201,
-    responses={200: {"description": "the member with this phone already existed"}},
+    response_model=answers.Member | answers.MemberBrief,
+    responses={
+        200: {
+            "model": answers.Member | answers.MemberBrief,
+            "description": "the member with this phone already existed",
+        }
+    },
 )
 def register(
     body: MemberIn,
@@ -26,6 +33,9 @@ def register(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The member with this phone: created (`201`), or found and linked to the calling channel's
+    `external_id` (`200`). A different name for the same phone is kept as a conflict for
+    operations, never overwritten. A marketplace learns only `{member_id, tier}`."""
     require_role(p, "channel")
     channel = p.channel or "admin"
     member_id, created = svc.members.register(
@@ -56,7 +66,7 @@ def member_as_seen(svc: Services, p: Principal, member_id: str) -> dict[str, Any
     return {"member_id": view["member_id"], "tier": view["tier"]}
 
 
-@router.get("/{member_id}")
+@router.get("/{member_id}", response_model=answers.Member | answers.MemberBrief)
 def get_member(
     member_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
@@ -66,21 +76,26 @@ def get_member(
     return member_as_seen(svc, p, member_id)
 
 
-@router.post("/{member_id}/stored-value")
+@router.post("/{member_id}/stored-value", response_model=answers.Member)
 def top_up(
     member_id: ClientId,
     body: TopUpIn,
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Add to the member's prepaid balance (fen), at the till (`pos`) or by an admin; `topup_id`
+    makes a retried top-up count once."""
     if p.role != "admin" and not (p.role == "channel" and p.channel == "pos"):
-        raise Forbidden("stored value is topped up at the till (pos) or by an admin")
+        raise Forbidden(
+            "stored value is topped up at the till (pos) or by an admin: use a pos channel "
+            "token or an admin token"
+        )
     key = f"topup:{p.channel or 'admin'}:{body.topup_id}" if body.topup_id else None
     svc.members.top_up(member_id, body.amount, key=key or f"topup:{uuid.uuid4().hex}")
     return svc.members.view(member_id)
 
 
-@router.get("/{member_id}/orders")
+@router.get("/{member_id}/orders", response_model=answers.OrderPage)
 def member_orders(
     member_id: ClientId,
     limit: int = Query(50, ge=1, le=200),

@@ -16,6 +16,7 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, order_scope, require_admin, require_role, services
 from api.errors import refusal
 from api.schemas import ClientId, NewPaymentIn, OrderIn, OrderStatusFilter, ReasonIn, ReturnIn
@@ -53,7 +54,11 @@ def channel_of(p: Principal, requested: str | None) -> str:
     """The channel an order comes from: the token's own, or for admins the one named."""
     if p.role == "channel":
         if requested and requested != p.channel:
-            raise Forbidden("a channel token submits for its own channel only")
+            raise Forbidden(
+                f"a channel token submits for its own channel only: leave channel out or send "
+                f"{p.channel}",
+                details={"field": "channel"},
+            )
         assert p.channel is not None
         return p.channel
     if not requested:
@@ -127,7 +132,13 @@ async def order_view(svc: Services, order_id: str) -> dict[str, Any]:
 @router.post(
     "/orders",
     status_code=201,
-    responses={200: {"description": "the same channel_order_id again: the order placed first"}},
+    response_model=answers.Order,
+    responses={
+        200: {
+            "model": answers.Order,
+            "description": "the same channel_order_id again: the order placed first",
+        }
+    },
 )
 async def submit_order(
     body: OrderIn,
@@ -135,6 +146,11 @@ async def submit_order(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """Place an order: priced with the member's rights and the promotions in force, stock
+    reserved, paid or waiting for payment, split and sent to its locations. Idempotent by
+    `channel_order_id`: the same body again answers `200` with the order placed first; a
+    different body under the same number is `409 idempotency_conflict`. Insufficient stock
+    is `409 insufficient_stock` with the SKUs, and nothing is held."""
     require_role(p, "channel")
     channel = channel_of(p, body.channel)
     order_id = order_id_for(channel, body.channel_order_id)
@@ -186,15 +202,18 @@ async def start_order(svc: Services, req: OrderRequest) -> None:
         raise refusal(err) from None
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", response_model=answers.Order)
 async def get_order(
     order_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
-    await run_in_threadpool(order_scope, p, svc, order_id)
+    """The order: its pricing, payments, parts (with the pickup code while one waits for
+    collection), refunds and timeline. A channel opens the orders it placed; the chain's own
+    channels also open any member's order they can list (`GET /v1/members/{id}/orders`)."""
+    await run_in_threadpool(lambda: order_scope(p, svc, order_id, reading=True))
     return await order_view(svc, order_id)
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=answers.OrderPage)
 def list_orders(
     status: OrderStatusFilter | None = Query(None),
     member_phone: str | None = Query(None, max_length=32),
@@ -204,6 +223,8 @@ def list_orders(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The channel's orders, newest first, a page at a time (`next_cursor`), by status, member
+    phone or location."""
     require_role(p, "channel")
     phone = normalise_phone(member_phone) if member_phone else None
     orders, nxt = svc.read_model.list_orders(
@@ -230,7 +251,7 @@ async def update_order(svc: Services, order_id: str, update: Any, arg: Any, *, c
         raise InvalidTransition(closed, details={"order_id": order_id}) from None
 
 
-@router.post("/orders/{order_id}/payments", status_code=201)
+@router.post("/orders/{order_id}/payments", status_code=201, response_model=answers.OrderPaidAgain)
 async def pay_again(
     order_id: ClientId,
     body: NewPaymentIn,
@@ -255,7 +276,7 @@ async def pay_again(
     return view | {"opened": asdict(opened)}
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", response_model=answers.Order)
 async def cancel_order(
     order_id: ClientId,
     body: ReasonIn,
@@ -276,7 +297,7 @@ async def cancel_order(
     return await order_view(svc, order_id)
 
 
-@router.post("/orders/{order_id}/returns")
+@router.post("/orders/{order_id}/returns", response_model=answers.Order)
 async def return_goods(
     order_id: ClientId,
     body: ReturnIn,
@@ -300,7 +321,7 @@ async def return_goods(
     return await order_view(svc, order_id)
 
 
-@router.get("/orders/{order_id}/settlement")
+@router.get("/orders/{order_id}/settlement", response_model=answers.OrderSettlement)
 def order_settlement(
     order_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.contracts import LatePayment, PaymentRecord
 from adapters.payment_gateway import PaymentClosed, verify_webhook
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_admin, services
-from api.schemas import ClientId, PaymentSimIn
+from api.schemas import ClientId, PaymentEventIn, PaymentSimIn
 from domain.errors import InvalidRequest, NotFound, Unauthorized
 from domain.errors import PaymentClosed as ClosedAtGateway
 from workflows.aftercare import LatePaymentWorkflow
@@ -23,7 +24,16 @@ from workflows.order import OrderWorkflow
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 
-@router.post("/payments/webhook")
+@router.post(
+    "/payments/webhook",
+    response_model=answers.WebhookAck,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PaymentEventIn.model_json_schema()}},
+        }
+    },
+)
 async def payment_webhook(
     request: Request,
     x_signature: str | None = Header(None),
@@ -37,7 +47,7 @@ async def payment_webhook(
     try:
         event = verify_webhook(svc.webhook_secret, body, x_signature)
     except ValueError as exc:
-        raise Unauthorized(f"webhook refused: {exc}") from None
+        raise Unauthorized(str(exc)) from None
     if await run_in_threadpool(svc.read_model.webhook_seen, event.event_id):
         return {"status": "duplicate", "event_id": event.event_id}
     found = await run_in_threadpool(svc.read_model.payment, event.payment_id)
@@ -46,11 +56,13 @@ async def payment_webhook(
     payment, order_id, member_id = found
     if event.amount != payment.amount:
         raise InvalidRequest(
-            "the event's amount is not the payment's",
+            f"amount {event.amount} is not the payment's {payment.amount}: send the amount "
+            "the payment was created with",
             details={
                 "payment_id": event.payment_id,
                 "amount": event.amount,
                 "expected": payment.amount,
+                "field": "amount",
             },
         )
     status = "accepted"
@@ -94,7 +106,7 @@ async def after_the_order(
     return "refunding"
 
 
-@router.post("/sim/payments/{payment_id}")
+@router.post("/sim/payments/{payment_id}", response_model=answers.SimulatedPayment)
 async def drive_simulated_payment(
     payment_id: ClientId,
     body: PaymentSimIn,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 
 from adapters.read_model import line_view
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_role, services
 from api.routes.orders import channel_of, order_request
 from api.schemas import OrderIn, QuoteIn
@@ -32,10 +33,12 @@ def pricing_view(p: Pricing) -> dict[str, Any]:
     }
 
 
-@router.post("/quotes")
+@router.post("/quotes", response_model=answers.Quote)
 def quote(
     body: QuoteIn, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The price of an order without placing it: the same body as `POST /v1/orders` without
+    `channel_order_id`, answered with every pricing step in `pricing.trace`."""
     require_role(p, "channel")
     channel = channel_of(p, body.channel)
     order = OrderIn(**body.model_dump(), channel_order_id="quote")

@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.read_model import fulfilment_view
 from adapters.tables import Fulfilment
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, location_scope, services
 from api.errors import refusal
 from api.schemas import ClientId, FulfilmentStatusFilter, PickedIn, PickupIn, ReasonIn, ShipIn
@@ -24,13 +25,15 @@ from workflows.order import OrderWorkflow
 router = APIRouter(prefix="/v1", tags=["store staff"])
 
 
-@router.get("/locations/{location_id}/fulfilments")
+@router.get("/locations/{location_id}/fulfilments", response_model=answers.LocationParts)
 def work_list(
     location_id: ClientId,
     status: FulfilmentStatusFilter | None = Query(None),
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The location's parts (a staff token of that location, or an admin), by status: what the
+    store has to accept, pick, hand over or ship."""
     location_scope(p, location_id)
     if svc.catalog.get_location(location_id) is None:
         raise NotFound(f"location {location_id} does not exist")
@@ -83,47 +86,56 @@ def part_view(row: Fulfilment, state: FulfilmentState) -> dict[str, Any]:
 def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
     if not already_applied(action.action, mode=row.mode, state=row.status):
         raise InvalidTransition(
-            f"cannot {VERBS.get(action.action, action.action)} a part that is {row.status}",
+            f"cannot {VERBS.get(action.action, action.action)} a part that is {row.status}: "
+            "its order has closed, so the part takes no more actions",
             details={"action": action.action, "status": row.status},
         )
 
 
-@router.post("/fulfilments/{fulfilment_id}/accept")
+@router.post("/fulfilments/{fulfilment_id}/accept", response_model=answers.StaffPart)
 async def accept(
     fulfilment_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The store takes the part. (Not accepted within `OMS_ACCEPT_TIMEOUT_S`, it moves to the
+    next best location.) The same action twice is applied once."""
     return await act(svc, p, fulfilment_id, StaffAction(action="accept"))
 
 
-@router.post("/fulfilments/{fulfilment_id}/reject")
+@router.post("/fulfilments/{fulfilment_id}/reject", response_model=answers.StaffPart)
 async def reject(
     fulfilment_id: ClientId,
     body: ReasonIn,
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The store cannot serve the part (with a reason): it is routed to the next best location,
+    and the order carries on."""
     return await act(svc, p, fulfilment_id, StaffAction(action="reject", reason=body.reason))
 
 
-@router.post("/fulfilments/{fulfilment_id}/picked")
+@router.post("/fulfilments/{fulfilment_id}/picked", response_model=answers.StaffPart)
 async def picked(
     fulfilment_id: ClientId,
     body: PickedIn,
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """What was picked. Fewer units than ordered is a shortage: the missing units are refunded at
+    once. A pickup part becomes `ready_for_pickup` (the member's code is made), a delivery
+    part `picked`."""
     require_distinct_skus(ln.sku for ln in body.lines)
     lines = [LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines]
     return await act(svc, p, fulfilment_id, StaffAction(action="picked", lines=lines))
 
 
-@router.post("/fulfilments/{fulfilment_id}/ship")
+@router.post("/fulfilments/{fulfilment_id}/ship", response_model=answers.StaffPart)
 async def ship(
     fulfilment_id: ClientId,
     body: ShipIn,
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """A picked delivery part leaves with a carrier and tracking number."""
     return await act(
         svc,
         p,
@@ -132,18 +144,21 @@ async def ship(
     )
 
 
-@router.post("/fulfilments/{fulfilment_id}/deliver")
+@router.post("/fulfilments/{fulfilment_id}/deliver", response_model=answers.StaffPart)
 async def deliver(
     fulfilment_id: ClientId, p: Principal = Depends(caller), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """The carrier's confirmation that a shipped part arrived."""
     return await act(svc, p, fulfilment_id, StaffAction(action="deliver"))
 
 
-@router.post("/fulfilments/{fulfilment_id}/pickup")
+@router.post("/fulfilments/{fulfilment_id}/pickup", response_model=answers.StaffPart)
 async def pickup(
     fulfilment_id: ClientId,
     body: PickupIn,
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    """The member collects a part with their code. A wrong code is `409 wrong_pickup_code`; after
+    5 wrong codes every code is refused for 15 minutes (`429 too_many_attempts`)."""
     return await act(svc, p, fulfilment_id, StaffAction(action="pickup", code=body.code))

@@ -11,6 +11,7 @@ from adapters.catalog import site_of
 from adapters.db import session_scope
 from adapters.tables import Location, Sku, Stock
 from adapters.tokens import Principal
+from api import answers
 from api.deps import Services, caller, require_role, services
 from api.schemas import ClientId
 from domain.errors import Forbidden, NotFound
@@ -18,7 +19,7 @@ from domain.errors import Forbidden, NotFound
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
 
-@router.get("/{sku}")
+@router.get("/{sku}", response_model=answers.StockView)
 def stock_of(
     sku: ClientId,
     channel: ClientId | None = None,
@@ -30,7 +31,11 @@ def stock_of(
     its own channel; admins may name one). `sold_out` is true the moment nothing is left."""
     require_role(p, "channel")
     if p.role == "channel" and channel and channel != p.channel:
-        raise Forbidden("a channel token reads its own channel's stock only")
+        raise Forbidden(
+            f"a channel token reads its own channel's stock only: leave channel out or send "
+            f"{p.channel}",
+            details={"field": "channel"},
+        )
     channel = p.channel if p.role == "channel" else channel
     rule = svc.catalog.channel_rule(channel) if channel else None
     with session_scope(svc.engine) as s:

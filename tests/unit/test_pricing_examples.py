@@ -329,7 +329,7 @@ def test_redeeming_more_points_than_the_balance_is_refused() -> None:
 def test_unknown_skus_are_named() -> None:
     with pytest.raises(InvalidRequest) as err:
         price([LineRequest("NOPE", 1)], CATALOG, [], PricingContext(channel="app", now=NOW))
-    assert err.value.details == {"skus": ["NOPE"]}
+    assert err.value.details == {"skus": ["NOPE"], "field": "lines"}
 
 
 def test_the_trace_says_which_promotion_gave_what() -> None:

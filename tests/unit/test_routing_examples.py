@@ -134,7 +134,7 @@ def test_a_pickup_location_short_of_stock_refuses_naming_the_skus() -> None:
             pickup="MINE",
             address=None,
         )
-    assert err.value.details == {"skus": ["B"]}
+    assert err.value.details == {"skus": ["B"], "field": "lines"}
 
 
 def test_a_location_without_pickup_cannot_be_chosen_for_pickup() -> None:
@@ -200,7 +200,7 @@ def test_not_enough_stock_anywhere_names_the_skus() -> None:
             {"X": {"A": 3, "B": 9}, "Y": {"A": 2}},
             {"A": 6, "B": 1},
         )
-    assert err.value.details == {"skus": ["A"]}
+    assert err.value.details == {"skus": ["A"], "field": "lines"}
 
 
 def test_a_channel_served_by_warehouses_only_ignores_stores() -> None:

@@ -1,11 +1,18 @@
-"""Hostile input against the real stack (processes, as `make dev` runs them): schemathesis
-generates requests for every operation in `/openapi.json`, valid and invalid, sent with real
-tokens of the right role; no answer may be a 5xx, and every answer must match the documented
-status codes, content types and schemas (errors included)."""
+"""The contract against the real stack (processes, as `make dev` runs them). First a walk
+through every operation with real data: each answer must match its documented schema (and
+becomes the operation's example). Then hostile input: schemathesis generates requests for every
+operation in `/openapi.json`, valid and invalid, sent with real tokens of the right role; no
+answer may be a 5xx, and every answer must match the documented status codes, content types and
+schemas (errors included)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +24,10 @@ from schemathesis import Case
 from schemathesis.checks import positive_data_acceptance
 
 from tests.e2e.conftest import processes
+from tests.e2e.journey import ROOT, Journey, walk
 from workers.dev import Stack
+from workers.temporal import connect
+from workflows.messages import order_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hostile]
 
@@ -38,6 +48,7 @@ def tokens(live: Stack) -> dict[str, dict[str, str]]:
     return {
         "admin": bearer(live.settings.secret("admin_token")),
         "channel": bearer(demo["channels"]["app"]),
+        "pos": bearer(demo["channels"]["pos"]),
         "staff": bearer(demo["staff"]["S-HZ-01"]),
     }
 
@@ -45,6 +56,58 @@ def tokens(live: Stack) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def api_schema(live: Stack) -> Any:
     return schemathesis.openapi.from_url(f"{live.settings.api_base_url}/openapi.json")
+
+
+def test_every_operation_answers_as_its_schema_says(
+    api_schema: Any, live: Stack, tokens: dict[str, dict[str, str]]
+) -> None:
+    """A chain's first day through the API: every operation called with real data, as its
+    users would, each answer validated against its schema by schemathesis. With
+    OMS_EXAMPLES=1 (`make examples`) the answers become the contract's examples."""
+    journey = Journey(api_schema, live.settings.api_base_url, dict(tokens))
+
+    def terminate(order_id: str) -> None:
+        async def run() -> None:
+            client = await connect(live.settings)
+            await client.get_workflow_handle(order_workflow_id(order_id)).terminate("journey")
+
+        asyncio.run(run())
+
+    walk(
+        journey,
+        webhook_secret=live.settings.secret("payment_webhook_secret"),
+        gateway=live.settings.gateway_base_url,
+        terminate=terminate,
+    )
+    operations = {f"{r.ok().method.upper()} {r.ok().path}" for r in api_schema.get_all_operations()}
+    assert operations - set(journey.examples) == set(), "operations the walk did not call"
+    if os.environ.get("OMS_EXAMPLES") == "1":
+        journey.write()
+
+
+def test_the_example_channel_runs_to_a_pickup_code(live: Stack) -> None:
+    """`examples/channel.py`, as a channel's developer runs it against `make dev`: the
+    catalogue, a pickup order paid in the simulator, its events, the member's pickup code."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "channel.py"),
+            "--api",
+            live.settings.api_base_url,
+            "--home",
+            str(live.home),
+            "--admin-token",
+            live.settings.secret("admin_token"),
+            "--timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "catalogue:" in done.stdout and "event fulfilment.ready_for_pickup" in done.stdout
+    assert re.search(r"pickup code for the member: \d{6}", done.stdout), done.stdout
 
 
 def role_for(path: str) -> str:
