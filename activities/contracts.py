@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from domain.fulfilment import RecordedOrder
-from domain.orders import LineRequest, OrderRequest, PaymentRecord, PlannedPart, Pricing
+from domain.orders import (
+    Address,
+    LineRequest,
+    OrderRequest,
+    PaymentRecord,
+    PlannedPart,
+    Pricing,
+)
 from domain.policy import MIN_CREDIT_SCORE
 from domain.pricing import order_lines
 
@@ -125,6 +132,26 @@ class StockChange:
     parts: list[PlannedPart]
     reason: str = ""
     handed: dict[str, int] | None = None  # units that left per SKU (a short pick); None: all
+
+
+@dataclass
+class Parcel:
+    """A part on its way to a carrier: for its waybill, and for a warehouse's notice."""
+
+    order_id: str
+    part: PlannedPart
+    address: Address | None
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+@dataclass
+class TrackingNote:
+    order_id: str
+    fulfilment_id: str
+    seq: int
+    event: str
+    detail: str
 
 
 @dataclass

@@ -68,6 +68,7 @@ class OrderActivities:
             self.pay_stored_value,
             self.release_stock,
             self.deduct_stock,
+            self.restock_part,
             self.lower_credit,
             self.receive_return,
             self.record_settlement,
@@ -158,6 +159,9 @@ class OrderActivities:
                     channel_rule=channel_rule,
                 ),
                 id_prefix=plan.id_prefix or f"{req.order_id}-F",
+            )
+            parts = self.catalog.assign_logistics(
+                parts, channel=req.channel, address=req.fulfilment.address, items=items
             )
             if self.inventory.reserve(req.order_id, parts, day=day):
                 return parts
@@ -266,6 +270,16 @@ class OrderActivities:
     def deduct_stock(self, change: c.StockChange) -> None:
         for part in change.parts:
             self.inventory.deduct(change.order_id, part, handed=change.handed)
+
+    @activity.defn
+    def restock_part(self, change: c.StockChange) -> None:
+        """A parcel that could not be delivered is back: its goods on the location's shelves."""
+        for part in change.parts:
+            for ln in part.lines:
+                qty = change.handed.get(ln.sku, ln.qty) if change.handed else ln.qty
+                if qty:
+                    key = f"restock:{change.order_id}:{part.fulfilment_id}:{ln.sku}"
+                    self.inventory.restock(change.order_id, part.location_id, ln.sku, qty, key=key)
 
     @activity.defn
     def receive_return(self, r: c.ReturnReceipt) -> None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypeVar
 
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, Row
 from sqlmodel import col, select
 
 from adapters.db import read_scope, session_scope
-from adapters.tables import ChannelConfig, CreditEvent, Location, Sku, utcnow
+from adapters.tables import Carrier, ChannelConfig, CreditEvent, Location, Sku, utcnow
+from domain.couriers import Carrier as CarrierRule
+from domain.couriers import choose_carrier
 from domain.errors import LocationNotAvailable, NotFound
+from domain.orders import Address, PlannedPart
 from domain.pricing import CatalogItem
 from domain.routing import ChannelRule, Site
 
 M = TypeVar("M", Location, Sku)
+LOCATIONS: Table = Location.__table__  # type: ignore[attr-defined]
 
 
 class CatalogRepository:
@@ -165,8 +172,68 @@ class CatalogRepository:
         with read_scope(self.engine) as s:
             rows = s.exec(select(Sku).where(Sku.sku.in_(skus)))  # type: ignore[attr-defined]
             return {
-                r.sku: CatalogItem(r.sku, r.price_amount, r.category, r.goods_class) for r in rows
+                r.sku: CatalogItem(
+                    r.sku, r.price_amount, r.category, r.goods_class, r.sold_by, r.weight_g
+                )
+                for r in rows
             }
+
+    def assign_logistics(
+        self,
+        parts: list[PlannedPart],
+        *,
+        channel: str,
+        address: Address | None,
+        items: dict[str, CatalogItem],
+    ) -> list[PlannedPart]:
+        """Each part with how its location runs it (staff, or an execution system) and, for a
+        delivery, its carrier by the courier rules (or the channel's own logistics)."""
+        with read_scope(self.engine) as s:
+            ids = sorted({p.location_id for p in parts})
+            execution = dict(
+                s.execute(
+                    sa_select(LOCATIONS.c.location_id, LOCATIONS.c.execution).where(
+                        LOCATIONS.c.location_id.in_(ids)
+                    )
+                ).all()
+            )
+            deliveries = any(p.mode == "delivery" for p in parts)
+            carriers = [carrier_of(r) for r in s.exec(select(Carrier))] if deliveries else []
+            config = s.get(ChannelConfig, channel) if deliveries else None
+        own = config.logistics_carrier if config is not None else None
+        out = []
+        for part in parts:
+            choice = None
+            if part.mode == "delivery":
+                weight = sum(items[ln.sku].grams(ln.qty) for ln in part.lines if ln.sku in items)
+                province = address.province if address else ""
+                choice = choose_carrier(
+                    carriers, province=province, weight_g=weight, channel_carrier=own
+                )
+            out.append(
+                replace(
+                    part,
+                    execution=execution.get(part.location_id, "staff"),
+                    carrier=choice.carrier_id if choice else None,
+                    carrier_reasons=choice.reasons if choice else [],
+                )
+            )
+        return out
+
+    def put_carrier(self, carrier_id: str, data: dict[str, Any]) -> tuple[Carrier, bool]:
+        with session_scope(self.engine) as s:
+            row = s.get(Carrier, carrier_id)
+            created = row is None
+            row = row or Carrier(carrier_id=carrier_id, **data)
+            for k, v in data.items():
+                setattr(row, k, v)
+            row.updated_at = utcnow()
+            s.add(row)
+            return row, created
+
+    def list_carriers(self) -> list[Carrier]:
+        with read_scope(self.engine) as s:
+            return list(s.exec(select(Carrier).order_by(Carrier.carrier_id)))
 
 
 def site_of(row: Location | Row[Any], *, quota_used: int = 0) -> Site:
@@ -185,6 +252,17 @@ def site_of(row: Location | Row[Any], *, quota_used: int = 0) -> Site:
         shipping_cost_amount=row.shipping_cost_amount,
         credit_score=row.credit_score,
         quota_left=quota_left,
+    )
+
+
+def carrier_of(row: Carrier) -> CarrierRule:
+    return CarrierRule(
+        row.carrier_id,
+        row.name,
+        frozenset(row.provinces),
+        row.cost_amount,
+        row.max_weight_g,
+        row.priority,
     )
 
 

@@ -74,6 +74,7 @@ PART_EVENTS = {  # a part's status -> its event
         "picked_up",
         "expired",
         "cancelled",
+        "delivery_failed",
     )
 }
 TYPES = sorted(
@@ -82,6 +83,7 @@ TYPES = sorted(
         *ORDER_EVENTS.values(),
         *PART_EVENTS.values(),
         "refund.succeeded",
+        "fulfilment.in_transit",
         "stock.sold_out",
         "stock.back_in_stock",
     }

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from adapters.db import insert_ignoring_duplicates, read_scope, session_scope
 from adapters.events import ORDER_EVENTS, PART_EVENTS, emit, outbox_on
+from adapters.labels import Label
 from adapters.tables import (
     Fulfilment,
     Order,
@@ -77,6 +78,9 @@ PART_COLUMNS = [
         "carrier",
         "tracking_no",
         "reasons",
+        "execution",
+        "carrier_reasons",
+        "tracking",
     )
 ]
 PAYMENT_COLUMNS = [PAYMENTS.c[n] for n in ("payment_id", "order_id", "method", "amount", "status")]
@@ -293,6 +297,89 @@ class ReadModel:
             if new and status in PART_EVENTS:
                 _tell_channel(s, order_id, PART_EVENTS[status])
             return None
+
+    def set_waybill(self, fulfilment_id: str, *, carrier: str, tracking_no: str) -> None:
+        """The part's waybill, issued before it ships (its label prints from it)."""
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(FULFILMENTS)
+                .where(FULFILMENTS.c.fulfilment_id == fulfilment_id)
+                .values(carrier=carrier, tracking_no=tracking_no, updated_at=utcnow())
+            )
+
+    def add_tracking(
+        self, order_id: str, fulfilment_id: str, *, seq: int, event: str, detail: str
+    ) -> None:
+        """A carrier's tracking event on the part (once per `seq`, kept in `seq` order), on
+        the order's timeline, and for the channel: `fulfilment.in_transit` (delivered and failed
+        come as the part's status)."""
+        with session_scope(self.engine) as s:
+            row = s.execute(
+                sa_select(FULFILMENTS.c.tracking)
+                .where(FULFILMENTS.c.fulfilment_id == fulfilment_id)
+                .with_for_update()
+            ).first()
+            if row is None or any(t["seq"] == seq for t in row.tracking):
+                return
+            step = {"seq": seq, "at": utcnow().isoformat(), "event": event, "detail": detail}
+            steps = sorted([*row.tracking, step], key=lambda t: t["seq"])
+            s.execute(
+                update(FULFILMENTS)
+                .where(FULFILMENTS.c.fulfilment_id == fulfilment_id)
+                .values(tracking=steps)
+            )
+            new = _timeline(
+                s, order_id, f"{fulfilment_id}:track:{seq}", f"tracking_{event}", detail
+            )
+            if new and event == "in_transit":
+                _tell_channel(s, order_id, "fulfilment.in_transit")
+
+    def label_data(self, fulfilment_id: str) -> Label:
+        """What a part's shipping label shows."""
+        from adapters.tables import Location, Sku
+
+        with read_scope(self.engine) as s:
+            f = s.get(Fulfilment, fulfilment_id)
+            if f is None:
+                raise NotFound(f"fulfilment {fulfilment_id} does not exist")
+            order = s.get(Order, f.order_id)
+            location = s.get(Location, f.location_id)
+            skus = {ln["sku"] for ln in f.lines}
+            items = {r.sku: r for r in s.exec(select(Sku).where(col(Sku.sku).in_(skus)))}
+        address = ((order.request if order else {}).get("fulfilment") or {}).get("address") or {}
+        lines = []
+        weight = 0
+        for ln in f.lines:
+            qty = ln["picked_qty"] if ln.get("picked_qty") is not None else ln["qty"]
+            item = items.get(ln["sku"])
+            lines.append((ln["sku"], item.name if item else ln["sku"], qty))
+            if item is not None:
+                weight += qty if item.sold_by == "weight" else qty * item.weight_g
+        sender = (
+            {"name": location.name, "province": location.province, "city": location.city}
+            if location
+            else {"name": f.location_id}
+        )
+        return Label(
+            carrier=f.carrier or "",
+            waybill=f.tracking_no or "",
+            order_id=f.order_id,
+            fulfilment_id=f.fulfilment_id,
+            sender=sender,
+            recipient=address,
+            lines=lines,
+            weight_g=weight,
+        )
+
+    def part_by_tracking(self, tracking_no: str) -> tuple[str, str] | None:
+        """(fulfilment_id, order_id) of the part with this waybill."""
+        with read_scope(self.engine) as s:
+            row = s.execute(
+                sa_select(FULFILMENTS.c.fulfilment_id, FULFILMENTS.c.order_id)
+                .where(FULFILMENTS.c.tracking_no == tracking_no)
+                .limit(1)
+            ).first()
+            return None if row is None else (row.fulfilment_id, row.order_id)
 
     def set_code_hash(self, fulfilment_id: str, code_hash: str) -> None:
         with session_scope(self.engine) as s:
@@ -667,6 +754,9 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
         status="pending",
         lines=[{"sku": ln.sku, "qty": ln.qty, "picked_qty": None} for ln in part.lines],
         reasons=part.reasons,
+        execution=part.execution,
+        carrier=part.carrier,
+        carrier_reasons=part.carrier_reasons,
     )
 
 
@@ -708,6 +798,9 @@ def fulfilment_view(f: Any) -> dict[str, Any]:
         "tracking_no": f.tracking_no,
         "pickup_code": None,
         "reasons": f.reasons,
+        "execution": f.execution,
+        "carrier_reasons": f.carrier_reasons,
+        "tracking": [{k: t[k] for k in ("at", "event", "detail")} for t in f.tracking],
     }
 
 
@@ -819,7 +912,16 @@ def line_view(ln: Any) -> dict[str, Any]:
 def _planned(r: Any) -> PlannedPart:
     """A part as planned, from its row of the fulfilment table."""
     lines = [LineRequest(ln["sku"], ln["qty"]) for ln in r.lines]
-    return PlannedPart(r.fulfilment_id, r.location_id, r.mode, lines, list(r.reasons))
+    return PlannedPart(
+        r.fulfilment_id,
+        r.location_id,
+        r.mode,
+        lines,
+        list(r.reasons),
+        r.execution,
+        r.carrier,
+        list(r.carrier_reasons),
+    )
 
 
 def _part_state(row: Any) -> FulfilmentState:

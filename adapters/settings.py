@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8010
     gateway_url: str | None = None
+    # A warehouse's execution system and the courier (simulated in the dev stack), and the
+    # secrets their callbacks are signed with.
+    wms_port: int = 8030
+    wms_url: str | None = None
+    wms_callback_secret: str | None = None
+    courier_port: int = 8040
+    courier_url: str | None = None
+    courier_callback_secret: str | None = None
+    sim_wms_delay_s: float = 5.0  # the simulated WMS: seconds to pick, and again to ship
+    sim_courier_delay_s: float = 10.0  # the simulated courier: to in transit, to delivered
     api_url: str | None = None
     rate_limit_per_minute: int = 6000
     # The chain's own channels: they see a member's orders from every channel; marketplaces
@@ -86,6 +96,14 @@ class Settings(BaseSettings):
     @property
     def gateway_base_url(self) -> str:
         return self.gateway_url or f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def wms_base_url(self) -> str:
+        return self.wms_url or f"http://127.0.0.1:{self.wms_port}"
+
+    @property
+    def courier_base_url(self) -> str:
+        return self.courier_url or f"http://127.0.0.1:{self.courier_port}"
 
     @property
     def api_base_url(self) -> str:

@@ -35,6 +35,7 @@ class Location(SQLModel, table=True):
     lng: float
     ships: bool = True
     pickup: bool = False
+    execution: str = Field(default="staff", max_length=8)  # staff | wms (an execution system)
     franchise: bool = False
     daily_quota: int | None = None
     credit_score: int = 100
@@ -50,6 +51,8 @@ class Sku(SQLModel, table=True):
     price_amount: int = Field(sa_type=BigInteger)
     goods_class: str = Field(default="B", max_length=1)
     barcode: str | None = Field(default=None, max_length=14, index=True)  # EAN-13, UPC, ...
+    sold_by: str = Field(default="unit", max_length=8)  # unit | weight (qty in grams)
+    weight_g: int = 0  # of one unit (0: not known)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -60,6 +63,19 @@ class ChannelConfig(SQLModel, table=True):
     location_kinds: list[str] = json_col()  # empty: all kinds
     location_ids: list[str] = json_col()  # empty: all locations of those kinds
     radius_km: float | None = None
+    logistics_carrier: str | None = Field(default=None, max_length=64)  # its own riders
+
+
+class Carrier(SQLModel, table=True):
+    """A courier the chain ships with, and the rules that give it parcels."""
+
+    carrier_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    provinces: list[str] = json_col()  # empty: every province
+    cost_amount: int = Field(default=0, sa_type=BigInteger)
+    max_weight_g: int | None = None
+    priority: int = 100
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # --- stock ---------------------------------------------------------------------------------
@@ -246,8 +262,11 @@ class Fulfilment(SQLModel, table=True):
     lines: list[dict[str, Any]] = json_col()  # [{"sku", "qty", "picked_qty"}]
     reasons: list[str] = json_col()
     carrier: str | None = Field(default=None, max_length=64)
-    tracking_no: str | None = Field(default=None, max_length=64)
+    tracking_no: str | None = Field(default=None, max_length=64, index=True)
     pickup_code_hash: str | None = Field(default=None, max_length=128)
+    execution: str = Field(default="staff", max_length=8)
+    carrier_reasons: list[str] = json_col()
+    tracking: list[dict[str, Any]] = json_col()  # [{"seq", "at", "event", "detail"}]
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -71,6 +71,12 @@ class PartLine(Answer):
     picked_qty: int | None = Field(description="what staff picked; null until the pick")
 
 
+class TrackingStep(Answer):
+    at: str
+    event: str = Field(description="`in_transit`, `delivered` or `failed`")
+    detail: str
+
+
 class Part(Answer):
     """A fulfilment: the part of an order one location serves."""
 
@@ -86,6 +92,13 @@ class Part(Answer):
         "the order's channel, never to staff)"
     )
     reasons: list[str] = Field(description="why routing chose this location")
+    execution: Literal["staff", "wms"] = Field(
+        description="who runs the part: the location's staff, or its execution system"
+    )
+    carrier_reasons: list[str] = Field(
+        description="why the courier rules gave a delivery part its carrier"
+    )
+    tracking: list[TrackingStep] = Field(description="the carrier's tracking events, in order")
 
 
 class RefundLine(Answer):
@@ -302,6 +315,19 @@ class SimulatedPayment(Answer):
     method: str
     notify_url: str
     status: str
+
+
+class CallbackAck(Answer):
+    status: str = Field(
+        description="`accepted`, `duplicate` (seen before) or `ignored` (the order is over)"
+    )
+    event_id: str
+
+
+class SimulatedParcel(Answer):
+    tracking_no: str
+    status: str
+    carrier: str
 
 
 # --- channel events --------------------------------------------------------------------------

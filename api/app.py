@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
 from adapters.inventory import InventoryRepository
+from adapters.logistics import HttpCourier
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pickup_codes import PickupCodes
@@ -35,6 +36,7 @@ from api.routes import (
     codec,
     events,
     health,
+    logistics,
     members,
     orders,
     payments,
@@ -100,6 +102,11 @@ def create_app(
         key_ring=settings.key_ring(),
         staff_accounts=StaffAccounts(engine),
         connect=connect,
+        courier=HttpCourier(settings.courier_base_url),
+        callback_secrets={
+            "wms": settings.secret("wms_callback_secret"),
+            "courier": settings.secret("courier_callback_secret"),
+        },
     )
     errors.install(app)
     # Routes are matched in order: what channels and staff call on every order comes first
@@ -108,6 +115,7 @@ def create_app(
         orders,
         staff,
         payments,
+        logistics,
         quotes,
         members,
         catalog,

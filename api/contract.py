@@ -12,7 +12,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 EXAMPLES = Path(__file__).with_name("examples.json")
-UNSIGNED = {"/healthz", "/readyz", "/metrics", "/v1/payments/webhook"}
+REF_TEMPLATE = "#/components/schemas/{model}"  # for a body schema written out by hand
+UNSIGNED = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/payments/webhook",
+    "/v1/callbacks/wms",
+    "/v1/callbacks/courier",
+}
 BEARER = {
     "type": "http",
     "scheme": "bearer",
@@ -46,11 +54,19 @@ def document(app: FastAPI) -> dict[str, Any]:
     known = examples()
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
+            hoist(op, spec["components"].setdefault("schemas", {}))
             op["security"] = [] if path in UNSIGNED else [{"bearer": []}]
             example = known.get(f"{method.upper()} {path}")
             if example is not None:
                 add_example(op, example)
     return spec
+
+
+def hoist(op: dict[str, Any], components: dict[str, Any]) -> None:
+    """The nested models of a body schema written out by hand (`$defs`) into the document's
+    components, where its references point (`REF_TEMPLATE`)."""
+    for content in op.get("requestBody", {}).get("content", {}).values():
+        components.update(content.get("schema", {}).pop("$defs", {}))
 
 
 def add_example(op: dict[str, Any], example: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from adapters.catalog import CatalogRepository
 from adapters.codec import KeyRing
 from adapters.inventory import InventoryRepository
+from adapters.logistics import Courier
 from adapters.members import MemberRepository
 from adapters.payment_gateway import PaymentGateway
 from adapters.pickup_codes import PickupCodes
@@ -47,6 +48,8 @@ class Services:
     key_ring: KeyRing
     staff_accounts: StaffAccounts  # the console's accounts and sessions
     connect: object  # async () -> Client
+    courier: Courier | None = None  # the courier (its simulator is driven through the API)
+    callback_secrets: dict[str, str] = field(default_factory=dict)  # wms, courier
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)

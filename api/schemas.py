@@ -63,6 +63,11 @@ class LocationIn(Strict):
     lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
     ships: bool = True
     pickup: bool = False
+    execution: Literal["staff", "wms"] = Field(
+        "staff",
+        description="`wms`: its parts go to the warehouse's execution system, which picks and "
+        "ships them and reports back; staff do not act on them",
+    )
     franchise: bool = False
     daily_quota: Annotated[int, Field(ge=0, le=10**7)] | None = None
     credit_score: Annotated[int, Field(ge=0, le=100)] = 100
@@ -75,6 +80,12 @@ class SkuIn(Strict):
     category: Annotated[str, Field(min_length=1, max_length=64)]
     price_amount: Fen
     goods_class: Literal["A", "B"] = "B"
+    sold_by: Literal["unit", "weight"] = Field(
+        "unit", description="`weight`: price_amount is per kilogram, every qty is in grams"
+    )
+    weight_g: Annotated[int, Field(ge=0, le=10**7)] = Field(
+        0, description="one unit's weight in grams, for the carrier rules (0: not known)"
+    )
     barcode: Annotated[
         str | None,
         Field(
@@ -103,6 +114,23 @@ class ChannelIn(Strict):
     ] = Field(default_factory=list)
     location_ids: list[ClientId] = Field(default_factory=list, max_length=1000)
     radius_km: Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)] | None = None
+    logistics_carrier: ClientId | None = Field(
+        None,
+        description="the channel delivers with its own logistics (a marketplace's riders): "
+        "every delivery part of its orders gets this carrier, whatever the carrier rules say",
+    )
+
+
+class CarrierIn(Strict):
+    name: ShortText
+    provinces: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100, description="where it delivers; empty: everywhere"
+    )
+    cost_amount: Fen = Field(description="fen per parcel")
+    max_weight_g: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
+        None, description="the heaviest parcel it takes; none: no limit"
+    )
+    priority: Annotated[int, Field(ge=0, le=10**6)] = Field(100, description="lower first")
 
 
 class ReceiptIn(Strict):
@@ -265,8 +293,12 @@ class PickedIn(Strict):
 
 
 class ShipIn(Strict):
-    carrier: Annotated[str, Field(min_length=1, max_length=64)]
-    tracking_no: Annotated[str, Field(min_length=1, max_length=64)]
+    carrier: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="default: the carrier the courier rules gave the part"
+    )
+    tracking_no: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="default: a waybill number the carrier issues now"
+    )
 
 
 class PickupIn(Strict):
@@ -334,3 +366,36 @@ class PaymentEventIn(Strict):
     status: Literal["succeeded", "failed", "pending"]
     amount: Fen
     timestamp: int = Field(description="unix seconds; events more than 300 s off are refused")
+
+
+class PickedLineIn(Strict):
+    sku: ClientId
+    qty: Annotated[int, Field(ge=0, le=10**7)]
+
+
+class WmsCallbackIn(BaseModel):
+    """A warehouse execution system's report on a part (its signed callback's body)."""
+
+    event_id: Annotated[str, Field(min_length=1, max_length=100)]
+    fulfilment_id: Annotated[str, Field(min_length=1, max_length=80)]
+    seq: Annotated[int, Field(ge=1, le=100)] = Field(description="1: picked, 2: shipped")
+    type: Literal["picked", "shipped"]
+    lines: list[PickedLineIn] = Field(default_factory=list, max_length=500)
+    carrier: Annotated[str, Field(max_length=64)] | None = None
+    waybill: Annotated[str, Field(max_length=64)] | None = None
+    timestamp: int = Field(description="unix seconds; more than 300 s off is refused")
+
+
+class CourierCallbackIn(BaseModel):
+    """A courier's tracking event (its signed callback's body)."""
+
+    event_id: Annotated[str, Field(min_length=1, max_length=100)]
+    tracking_no: Annotated[str, Field(min_length=1, max_length=64)]
+    seq: Annotated[int, Field(ge=1, le=10_000)] = Field(description="the parcel's events, in order")
+    event: Literal["in_transit", "delivered", "failed"]
+    detail: Annotated[str, Field(max_length=500)] = ""
+    timestamp: int = Field(description="unix seconds; more than 300 s off is refused")
+
+
+class CourierSimIn(Strict):
+    event: Literal["in_transit", "delivered", "failed"]

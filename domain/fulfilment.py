@@ -10,7 +10,8 @@ from domain.errors import InvalidTransition
 from domain.orders import LineRequest, PaymentRecord
 
 DONE_STATES = ("delivered", "picked_up")  # the member has the goods
-FAILED_STATES = ("rejected", "cancelled", "expired")  # the part ended without handing over
+# the part ended without the member having the goods (a failed delivery brings them back)
+FAILED_STATES = ("rejected", "cancelled", "expired", "delivery_failed")
 TERMINAL_STATES = DONE_STATES + FAILED_STATES
 HANDED_OVER = ("shipped", "delivered", "picked_up")  # the goods have left the location
 
@@ -22,6 +23,7 @@ _TRANSITIONS: dict[str, dict[str, dict[str, str]]] = {
     "picked": {"delivery": {"accepted": "picked"}, "pickup": {"accepted": "ready_for_pickup"}},
     "ship": {"delivery": {"picked": "shipped"}},
     "deliver": {"delivery": {"shipped": "delivered"}},
+    "fail": {"delivery": {"shipped": "delivery_failed"}},
     "pickup": {"pickup": {"ready_for_pickup": "picked_up"}},
     "expire": {"pickup": {"ready_for_pickup": "expired"}},
     "cancel": {
@@ -42,6 +44,7 @@ VERBS = {
     "picked": "record the pick of",
     "ship": "ship",
     "deliver": "confirm the delivery of",
+    "fail": "record the failed delivery of",
     "pickup": "hand over",
     "expire": "expire",
     "cancel": "cancel",
@@ -55,6 +58,7 @@ STOCK_EFFECT = {
     "lapse": "release",
     "cancel": "release",
     "expire": "release",
+    "fail": "restock",  # the parcel came back: its goods are on the location's shelves again
 }
 
 # Credit score points a store loses for refusing a part: more for letting the accept window pass

@@ -129,6 +129,9 @@ class PlannedPart:
     mode: str
     lines: list[LineRequest]
     reasons: list[str] = field(default_factory=list)
+    execution: str = "staff"  # staff | wms: the location's execution system runs the part
+    carrier: str | None = None  # a delivery part's carrier, by the courier rules
+    carrier_reasons: list[str] = field(default_factory=list)
 
 
 def order_id_for(channel: str, channel_order_id: str) -> str:

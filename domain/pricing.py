@@ -32,9 +32,15 @@ ITEM_KINDS = ("percent_off", "amount_off")
 @dataclass(frozen=True)
 class CatalogItem:
     sku: str
-    price_amount: int
+    price_amount: int  # per unit; per kilogram when sold by weight
     category: str
     goods_class: str = "B"
+    sold_by: str = "unit"  # unit | weight (qty in grams)
+    weight_g: int = 0  # one unit's weight (0: not known)
+
+    def grams(self, qty: int) -> int:
+        """The weight of `qty` of it."""
+        return qty if self.sold_by == "weight" else qty * self.weight_g
 
 
 THRESHOLD_KINDS = ("threshold_amount_off", "threshold_gift")

@@ -152,6 +152,8 @@ def uid(prefix: str = "") -> str:
 
 WEBHOOK_SECRET = "test-webhook-secret"
 PICKUP_SECRET = "test-pickup-code-secret"
+WMS_SECRET = "test-wms-callback-secret"
+COURIER_SECRET = "test-courier-callback-secret"
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +163,26 @@ def gateway_url() -> Iterator[str]:
     from workers.gateway_sim import create_sim_app
 
     with serve(create_sim_app(WEBHOOK_SECRET, seed=1)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def wms_sim_url() -> Iterator[str]:
+    """The simulated warehouse execution system, as its own HTTP service (quick, for tests)."""
+    from tests.servers import serve
+    from workers.wms_sim import create_wms_sim
+
+    with serve(create_wms_sim(WMS_SECRET, delay_s=0.3)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def courier_sim_url() -> Iterator[str]:
+    """The simulated courier, as its own HTTP service (tracking only when driven)."""
+    from tests.servers import serve
+    from workers.courier_sim import create_courier_sim
+
+    with serve(create_courier_sim(COURIER_SECRET)) as url:
         yield url
 
 

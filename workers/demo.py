@@ -222,6 +222,42 @@ SKUS: list[tuple[str, str, str, int, str]] = [
     ("SOYSAUCE-500", "Light soy sauce 500 ml", "grain_oil", 1090, "B"),
 ]
 
+# bulky goods sold online from the central warehouse only (its execution system ships them)
+CENTRAL_ONLY = {"WATER-24"}
+
+# one unit's weight (g), for the carrier rules: by category, and where a SKU differs
+CATEGORY_WEIGHT_G = {
+    "dairy": 500,
+    "bakery": 400,
+    "produce": 1000,
+    "beverages": 600,
+    "snacks": 250,
+    "frozen": 800,
+    "household": 800,
+    "personal_care": 300,
+    "grain_oil": 1000,
+}
+WEIGHT_G = {
+    "MILK-1L": 1050,
+    "MILK-250": 270,
+    "WATER-550": 570,
+    "WATER-24": 13800,
+    "RICE-5KG": 5050,
+    "OIL-5L": 4700,
+    "DETERGENT-2L": 2100,
+    "MOONCAKE-6": 1300,
+    "BAG-REUSABLE": 60,
+    "BOKCHOY-500": 500,
+    "TOMATO-500": 500,
+}
+
+# carrier, name, provinces (none: all), cost per parcel (fen), weight limit (g), priority
+CARRIERS: list[tuple[str, str, list[str], int, int | None, int]] = [
+    ("YTO", "YTO Express", ["Zhejiang", "Jiangsu", "Shanghai", "Anhui"], 600, 20_000, 10),
+    ("SF", "SF Express", [], 1500, 30_000, 20),
+    ("JD", "JD Logistics", [], 1200, 50_000, 30),
+]
+
 # phone, name, tier, points, stored value (fen)
 MEMBERS = [
     ("13800000001", "Li Na", "normal", 0, 0),
@@ -312,15 +348,31 @@ def seed_demo(engine: Engine, home: Path) -> bool:
                 "credit_score": 90 if franchise else 100,
                 "priority": prio,
                 "shipping_cost_amount": cost,
+                # the central warehouse runs an execution system; the rest are run by staff
+                "execution": "wms" if kind == "central_warehouse" else "staff",
+            },
+        )
+    for carrier_id, cname, provinces, ccost, max_g, cprio in CARRIERS:
+        catalog.put_carrier(
+            carrier_id,
+            {
+                "name": cname,
+                "provinces": provinces,
+                "cost_amount": ccost,
+                "max_weight_g": max_g,
+                "priority": cprio,
             },
         )
     for n, (sku, name, category, price, cls) in enumerate(SKUS):
         barcode = ean13(f"6970000{n + 1:05d}")  # the demo chain's own codes
         data = {"name": name, "category": category, "price_amount": price, "goods_class": cls}
-        catalog.put_sku(sku, data | {"barcode": barcode})
+        weight = WEIGHT_G.get(sku, CATEGORY_WEIGHT_G[category])
+        catalog.put_sku(sku, data | {"barcode": barcode, "weight_g": weight})
     inventory = InventoryRepository(engine)
     for lid, kind, *_ in LOCATIONS:
         for i, (sku, *_rest) in enumerate(SKUS):
+            if sku in CENTRAL_ONLY and kind != "central_warehouse":
+                continue
             inventory.set_counted(
                 lid, sku, on_hand=_stock_level(kind, i), safety_stock=2 if kind == "store" else 0
             )
@@ -344,8 +396,11 @@ def seed_demo(engine: Engine, home: Path) -> bool:
     )
     with session_scope(engine) as s:
         s.add(
-            ChannelConfig(
-                channel="meituan", location_kinds=["store", "front_warehouse"], radius_km=5.0
+            ChannelConfig(  # Meituan's own riders deliver its orders
+                channel="meituan",
+                location_kinds=["store", "front_warehouse"],
+                radius_km=5.0,
+                logistics_carrier="MEITUAN-RIDERS",
             )
         )
         s.add(

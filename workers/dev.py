@@ -88,6 +88,8 @@ class Stack:
         admin_token = self.settings.secret("admin_token")
         self.settings.secret("payment_webhook_secret")
         self.settings.secret("pickup_code_secret")
+        self.settings.secret("wms_callback_secret")
+        self.settings.secret("courier_callback_secret")
         self.settings.key_ring()  # made once here, before the processes that share it start
         migrate(self.settings.db_url)
         if not self.settings.demo_data:
@@ -156,6 +158,10 @@ class Stack:
             },
         )
         wait_for_port(s.channel_sim_port, timeout=60, proc=channels)
+        wms = self.spawn("wms", [sys.executable, "-m", "workers.wms_sim"])
+        courier = self.spawn("courier", [sys.executable, "-m", "workers.courier_sim"])
+        wait_for_port(s.wms_port, timeout=60, proc=wms)
+        wait_for_port(s.courier_port, timeout=60, proc=courier)
         self.spawn("worker", [sys.executable, "-m", "workers.worker"])
         api = self.spawn("api", [sys.executable, "-m", "workers.api_server"])
         wait_for_port(s.api_port, timeout=60, proc=api)
@@ -197,6 +203,10 @@ def scratch_stack(
         "OMS_UI_PORT": str(free_port()),
         "OMS_GATEWAY_PORT": str(free_port()),
         "OMS_CHANNEL_SIM_PORT": str(free_port()),
+        "OMS_WMS_PORT": str(free_port()),
+        "OMS_COURIER_PORT": str(free_port()),
+        "OMS_WMS_CALLBACK_SECRET": secrets.token_hex(16),
+        "OMS_COURIER_CALLBACK_SECRET": secrets.token_hex(16),
         "OMS_ADMIN_TOKEN": "admin-" + secrets.token_hex(16),
         "OMS_PAYMENT_WEBHOOK_SECRET": secrets.token_hex(16),
         "OMS_PICKUP_CODE_SECRET": secrets.token_hex(16),
@@ -223,6 +233,10 @@ def banner(settings: Settings, tokens: Path | None, staff: dict[str, str] | None
         "POST /v1/sim/payments/{payment_id} on the API)",
         f"  Channels     {settings.channel_sim_url}  (simulated channels: the events they "
         "received, live)",
+        f"  Warehouse    {settings.wms_base_url}/notices  (simulated execution system of "
+        "W-JX-CENTRAL: picks and ships what it is sent)",
+        f"  Courier      {settings.courier_base_url}/waybills  (simulated carriers: waybills "
+        "and tracking; drive one with POST /v1/sim/couriers/{tracking_no} on the API)",
         f"  Database     {settings.db_url}",
         f"  Admin token  {home / 'admin_token'}"
         + ("" if not os.environ.get("OMS_ADMIN_TOKEN") else " (from OMS_ADMIN_TOKEN)"),

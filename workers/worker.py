@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.events import EventActivities, PumpConfig
+from activities.logistics import LogisticsActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
@@ -23,6 +25,7 @@ from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.events import EventStore, set_outbox
 from adapters.inventory import InventoryRepository
+from adapters.logistics import Courier, HttpCourier, HttpWarehouse, Warehouse
 from adapters.members import MemberRepository
 from adapters.payment_gateway import HttpPaymentGateway, PaymentGateway
 from adapters.pickup_codes import PickupCodes
@@ -44,6 +47,23 @@ WORKFLOWS = [
 ]
 
 
+@dataclass(frozen=True)
+class Outside:
+    """The systems that move goods, and where their callbacks reach the API."""
+
+    warehouse: Warehouse
+    courier: Courier
+    api_url: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> Outside:
+        return cls(
+            HttpWarehouse(settings.wms_base_url),
+            HttpCourier(settings.courier_base_url),
+            settings.api_base_url,
+        )
+
+
 def build_activities(
     engine: Engine,
     gateway: PaymentGateway,
@@ -52,8 +72,18 @@ def build_activities(
     pickup_secret: str,
     client: Client | None = None,
     first_party: list[str] | None = None,
+    outside: Outside | None = None,
 ) -> list[Callable[..., Any]]:
     read_model = ReadModel(engine)
+    outside = outside or Outside.of(Settings())
+    logistics = LogisticsActivities(
+        warehouse=outside.warehouse,
+        courier=outside.courier,
+        catalog=CatalogRepository(engine),
+        read_model=read_model,
+        wms_callback_url=f"{outside.api_url}/v1/callbacks/wms",
+        courier_callback_url=f"{outside.api_url}/v1/callbacks/courier",
+    )
     payments = PaymentActivities(gateway, read_model, notify_url=notify_url)
     acts = OrderActivities(
         catalog=CatalogRepository(engine),
@@ -73,7 +103,12 @@ def build_activities(
         PickupCodes(pickup_secret),
         first_party=list(first_party if first_party is not None else FIRST_PARTY_CHANNELS),
     )
-    each: list[Callable[..., Any]] = [*acts.all(), *payments.all(), *refunds.all()]
+    each: list[Callable[..., Any]] = [
+        *acts.all(),
+        *payments.all(),
+        *refunds.all(),
+        *logistics.all(),
+    ]
     return [*each, *repair.all(), *events.all(), StepRunner(each).run_steps]
 
 
@@ -102,9 +137,15 @@ def build_worker(
     gateway: PaymentGateway,
     notify_url: str,
     pickup_secret: str,
+    outside: Outside | None = None,
 ) -> Worker:
     activities = build_activities(
-        engine, gateway, notify_url=notify_url, pickup_secret=pickup_secret, client=client
+        engine,
+        gateway,
+        notify_url=notify_url,
+        pickup_secret=pickup_secret,
+        client=client,
+        outside=outside,
     )
     return Worker(
         client,
@@ -126,6 +167,7 @@ async def run_worker(settings: Settings) -> None:
         gateway=HttpPaymentGateway(settings.gateway_base_url),
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
         pickup_secret=settings.secret("pickup_code_secret"),
+        outside=Outside.of(settings),
     )
     await ensure_repair_schedule(client, settings)
     if settings.channel_events:

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import records
     from workflows.dispatch import Dispatch
     from workflows.operations import ORDER_STATUS, OperatorView
+    from workflows.parts import PartRun
     from workflows.payments import PaymentDesk
     from workflows.refunds import Refunds
     from workflows.state import OrderState
@@ -83,6 +84,9 @@ class Cancellation:
             await workflow.wait_condition(lambda: o.status in ("cancelled", "refused"))
             return
         await workflow.wait_condition(self.dispatch.started)
+        stopped_there, too_late = await self.dispatch.stop_at_warehouses()
+        if too_late:
+            await self._too_late(reason, stopped_there, too_late)
         runs = self.dispatch.cancel_open(reason)
         await workflow.wait_condition(
             lambda: all(r.state.status in TERMINAL_STATES or r.fid in o.handed_over for r in runs)
@@ -95,6 +99,29 @@ class Cancellation:
             await self.refunds.give_back_coupons()
         if not o.handed_over and self.dispatch.all_ended():
             await workflow.wait_condition(lambda: o.status == "cancelled")  # the answer
+
+    async def _too_late(self, reason: str, stopped: list[PartRun], late: list[PartRun]) -> None:
+        """A warehouse had shipped a part already: the order goes on, and the cancellation is
+        refused. A part another warehouse did stop will not leave: it alone is cancelled and
+        refunded."""
+        o = self.o
+        for run in stopped:
+            run.cancel(reason)
+        await workflow.wait_condition(
+            lambda: all(r.state.status in TERMINAL_STATES for r in stopped)
+        )
+        cancelled = [r for r in stopped if r.state.status == "cancelled"]
+        lines = [ln for r in cancelled for ln in r.part.lines]
+        if lines:
+            await self.refunds.give_back(lines, f"stopped at the warehouse: {reason}", key="stop")
+        o.cancel_reason = ""
+        raise ApplicationError(
+            f"{', '.join(r.fid for r in late)} had already left the warehouse: the order cannot "
+            "be cancelled; return the goods once they arrive",
+            {"handed_over": [r.fid for r in late], "stopped": [r.fid for r in cancelled]},
+            type="already_shipped",
+            non_retryable=True,
+        )
 
     async def unpaid(self) -> None:
         """Not paid in time (or cancelled before payment): payments closed at the gateway,
@@ -120,8 +147,11 @@ class Cancellation:
         timeline when the order can no longer be cancelled."""
         refusal = self.refusal()
         if refusal is None:
-            await self.cancel(OPERATOR_CANCEL)
-            return
+            try:
+                await self.cancel(OPERATOR_CANCEL)
+                return
+            except ApplicationError as too_late:  # a warehouse had shipped a part
+                refusal = too_late
         self.requests += 1
         note = c.Note(
             self.o.order_id,

@@ -59,6 +59,17 @@ class Dispatch:
             run.cancel(reason)
         return runs
 
+    async def stop_at_warehouses(self) -> tuple[list[PartRun], list[PartRun]]:
+        """Open parts run by an execution system asked to stop: (stopped, too late)."""
+        runs = [
+            r
+            for r in self.runs.values()
+            if r.shipping.by_warehouse and r.state.status not in TERMINAL_STATES
+        ]
+        answers = await asyncio.gather(*(r.shipping.stop() for r in runs))
+        stopped = [r for r, ok in zip(runs, answers, strict=True) if ok]
+        return stopped, [r for r, ok in zip(runs, answers, strict=True) if not ok]
+
     def started(self) -> bool:
         return all(p.fulfilment_id in self.runs for p in self.o.parts)
 
@@ -68,7 +79,8 @@ class Dispatch:
     # --- one part --------------------------------------------------------------------------
 
     async def _run(self, part: PlannedPart, tried: set[str], *, announced: bool = False) -> None:
-        run = PartRun(self.o.order_id, part, self.o.timeouts, self)
+        address = self.o.request.fulfilment.address
+        run = PartRun(self.o.order_id, part, self.o.timeouts, self, address)
         self.runs[part.fulfilment_id] = run
         recorded = self._recorded(part.fulfilment_id)
         state = await run.run(announced=announced, recorded=recorded)
@@ -94,6 +106,11 @@ class Dispatch:
         if state.status == "expired":
             await self.refunds.give_back(
                 part.lines, f"{fid} not collected in time", key=f"expired-{fid}"
+            )
+        if state.status == "delivery_failed":  # the goods came back: what was paid goes back
+            handed = [ln for ln in state.picked if ln.qty] if state.picked else part.lines
+            await self.refunds.give_back(
+                handed, f"{fid} could not be delivered", key=f"failed-{fid}"
             )
         if state.status != "rejected":
             return

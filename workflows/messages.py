@@ -79,3 +79,26 @@ class PartAction:
 class ReturnRequest:
     lines: list[LineRequest]
     reason: str = ""
+
+
+@dataclass
+class WarehouseReport:
+    """What a warehouse's execution system reported about a part (from its signed callback),
+    numbered: `seq` 1 is the pick, 2 the shipment."""
+
+    fulfilment_id: str
+    seq: int
+    kind: str  # picked | shipped
+    lines: list[LineRequest] = field(default_factory=list)
+    carrier: str = ""
+    waybill: str = ""
+
+
+@dataclass
+class TrackingReport:
+    """A carrier's tracking event for a part's parcel (from its signed callback), numbered."""
+
+    fulfilment_id: str
+    seq: int
+    event: str  # in_transit | delivered | failed
+    detail: str = ""

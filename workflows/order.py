@@ -39,9 +39,11 @@ with workflow.unsafe.imports_passed_through():
         PaymentOpened,
         PaymentResult,
         ReturnRequest,
+        TrackingReport,
+        WarehouseReport,
     )
     from workflows.operations import ORDER_STATUS, OperatorView, order_details
-    from workflows.parts import rejection
+    from workflows.parts import PartRun, rejection
     from workflows.payments import PaymentDesk
     from workflows.refunds import Refunds
     from workflows.state import OrderState
@@ -95,9 +97,13 @@ class OrderWorkflow:
             await self._paid()
         done = await self.dispatch.run(announced=True)
         if not done:
-            await self._set_status(
-                "cancelled", self.o.cancel_reason or "no part could be fulfilled"
+            failed = any(s.status == "delivery_failed" for s in self.o.results.values())
+            why = (
+                "the delivery failed: the goods went back"
+                if failed
+                else "no part could be fulfilled"
             )
+            await self._set_status("cancelled", self.o.cancel_reason or why)
             return
         await self._complete(done)
         try:  # returns come in as updates while the window is open
@@ -215,6 +221,24 @@ class OrderWorkflow:
             type="invalid_transition",
             non_retryable=True,
         )
+
+    @workflow.signal
+    async def warehouse_report(self, report: WarehouseReport) -> None:
+        """A warehouse's execution system reports on a part it runs (picked, shipped)."""
+        run_ = await self._run_of(report.fulfilment_id)
+        if run_ is not None:
+            await run_.shipping.report(report)
+
+    @workflow.signal
+    async def tracking(self, report: TrackingReport) -> None:
+        """A carrier's tracking event for a part's parcel."""
+        run_ = await self._run_of(report.fulfilment_id)
+        if run_ is not None:
+            await run_.shipping.track(report)
+
+    async def _run_of(self, fid: str) -> PartRun | None:
+        await workflow.wait_condition(lambda: fid in self.dispatch.runs or not self._dispatching())
+        return self.dispatch.runs.get(fid)
 
     @workflow.query
     def part(self, fulfilment_id: str) -> FulfilmentState | None:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         DomainError,
         Forbidden,
         InvalidRequest,
+        InvalidTransition,
         TooManyAttempts,
         WrongPickupCode,
     )
@@ -33,9 +34,10 @@ with workflow.unsafe.imports_passed_through():
         is_behind,
         next_state,
     )
-    from domain.orders import LineRequest, PlannedPart, require_distinct_skus
+    from domain.orders import Address, LineRequest, PlannedPart, require_distinct_skus
     from domain.policy import PICKUP_ATTEMPTS, PICKUP_LOCKOUT_S, Timeouts
     from workflows.messages import StaffAction
+    from workflows.shipping import Shipping
     from workflows.steps import Results, Step, run_all
 
 
@@ -70,11 +72,17 @@ class PartRun:
     expiry, delivery confirmation, cancellation."""
 
     def __init__(
-        self, order_id: str, part: PlannedPart, timeouts: Timeouts, host: PartHost
+        self,
+        order_id: str,
+        part: PlannedPart,
+        timeouts: Timeouts,
+        host: PartHost,
+        address: Address | None = None,
     ) -> None:
         self.order_id = order_id
         self.part = part
         self.host = host
+        self.shipping = Shipping(self, address)
         self.timers = _timers(timeouts)
         self.state = FulfilmentState(
             fulfilment_id=part.fulfilment_id,
@@ -83,7 +91,7 @@ class PartRun:
             status="dispatched",
             lines=part.lines,
         )
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self._cancel: str | None = None
         self._wrong_codes = 0
         self._locked_until: datetime | None = None
@@ -99,9 +107,13 @@ class PartRun:
             await self._catch_up(recorded)
         elif not announced:
             await self._project("dispatched", f"dispatched to {self.state.location_id}")
+        if self.shipping.by_warehouse:
+            async with self.lock:
+                await self.shipping.to_warehouse()
         while self.state.status not in TERMINAL_STATES:
             await self._wait_or_time_out()
-        async with self._lock:  # the action that ended the part is projected and heard
+        async with self.lock:  # the action that ended the part is projected and heard
+            await self.shipping.settled()
             return self.state
 
     async def _wait_or_time_out(self) -> None:
@@ -118,9 +130,9 @@ class PartRun:
                 await self._cancel_now(self._cancel)
         except TimeoutError:
             assert timer is not None
-            async with self._lock:
+            async with self.lock:
                 if self.state.status == before:
-                    await self._apply(StaffAction(action=timer[0], reason=f"{timer[2]} passed"))
+                    await self.apply(StaffAction(action=timer[0], reason=f"{timer[2]} passed"))
 
     # --- the order cancelled ----------------------------------------------------------------
 
@@ -130,23 +142,34 @@ class PartRun:
             self._cancel = reason
 
     async def _cancel_now(self, reason: str) -> None:
-        async with self._lock:
+        if not await self.shipping.stop():
+            self._cancel = None  # too late: the warehouse has shipped it
+            return
+        async with self.lock:
             if self.state.status in ("dispatched", "accepted", "picked", "ready_for_pickup"):
-                await self._apply(StaffAction(action="cancel", reason=reason))
+                await self.apply(StaffAction(action="cancel", reason=reason))
             else:
                 self._cancel = None  # too late: shipped or handed over
 
     # --- staff actions -------------------------------------------------------------------
 
     async def act(self, action: StaffAction) -> FulfilmentState:
-        async with self._lock:
+        async with self.lock:
             self.check(action)
             if already_applied(action.action, mode=self.state.mode, state=self.state.status):
                 return self.state
             if action.action == "pickup" and not self._code_matches(action.code):
                 await self._wrong_code()
-            await self._apply(action)
+            if action.action == "ship" and not action.tracking_no:
+                action.carrier = action.carrier or self._carrier()
+                action.tracking_no = await self.shipping.waybill(action.carrier)
+            await self.apply(action)
             return self.state
+
+    def _carrier(self) -> str:
+        """The carrier of a part shipped without one named: its own (by the courier rules, or
+        the one its waybill is from)."""
+        return self.state.carrier or self.part.carrier or ""
 
     def check(self, action: StaffAction) -> None:
         """Refuses an action that does not apply (the `act` validator calls this too). A wrong
@@ -154,6 +177,17 @@ class PartRun:
         try:
             if action.location_id is not None and action.location_id != self.state.location_id:
                 raise Forbidden("this fulfilment belongs to another location")
+            if self.shipping.by_warehouse and action.action != "pickup":
+                raise InvalidTransition(
+                    f"the warehouse's execution system runs {self.fid}: it picks and ships the "
+                    "part and reports back, so staff do not act on it",
+                    details={"action": action.action, "execution": "wms"},
+                )
+            if action.action == "ship" and not (action.carrier or self._carrier()):
+                raise InvalidRequest(
+                    f"no carrier rule covers {self.fid}: give a carrier (and its tracking_no)",
+                    details={"field": "carrier"},
+                )
             if already_applied(action.action, mode=self.state.mode, state=self.state.status):
                 return
             next_state(action.action, mode=self.state.mode, state=self.state.status)
@@ -219,7 +253,7 @@ class PartRun:
 
     # --- applying an action ----------------------------------------------------------------
 
-    async def _apply(self, action: StaffAction) -> None:
+    async def apply(self, action: StaffAction) -> None:
         st = self.state
         new = next_state(action.action, mode=st.mode, state=st.status)
         fields: dict[str, object] = {}
@@ -240,11 +274,11 @@ class PartRun:
         steps: list[Step[Any, Any]] = []
         effect = STOCK_EFFECT.get(action.action)
         if effect:
-            stock = (
-                OrderActivities.deduct_stock
-                if effect == "deduct"
-                else OrderActivities.release_stock
-            )
+            stock = {
+                "deduct": OrderActivities.deduct_stock,
+                "release": OrderActivities.release_stock,
+                "restock": OrderActivities.restock_part,
+            }[effect]
             handed = {p.sku: p.qty for p in st.picked} if st.picked else None
             change = c.StockChange(self.order_id, [self.part], action.action, handed)
             steps.append(Step(stock, change, f"{effect} stock for {st.fulfilment_id}"))
@@ -261,6 +295,10 @@ class PartRun:
             st.code_hash = results.of(issue)
         if action.action == "picked":
             await self.host.part_picked(self)
+        if action.action == "ship":
+            self.shipping.shipped()
+        if action.action == "cancel":
+            self.shipping.cancelled()
         if new in HANDED_OVER:
             await self.host.part_left(self)
 

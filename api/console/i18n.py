@@ -107,6 +107,20 @@ TEXT: dict[str, dict[str, str]] = {
     "forbidden": {"zh": "无权访问。", "en": "Not yours to see."},
     "not_found": {"zh": "没有找到。", "en": "Not found."},
     "ok": {"zh": "确定", "en": "OK"},
+    "run_by_wms": {
+        "zh": "由仓库作业系统拣货发货",
+        "en": "Picked and shipped by the warehouse's execution system",
+    },
+    "tracking_optional": {
+        "zh": "留空则由快递公司出单号",
+        "en": "Leave empty: the carrier issues one",
+    },
+    "carrier_default": {"zh": "留空则按快递策略", "en": "Leave empty: by the carrier rules"},
+    "label": {"zh": "打印面单", "en": "Label"},
+    "no_waybill": {
+        "zh": "尚无运单号：发货时生成。",
+        "en": "No waybill yet: it is issued at shipment.",
+    },
     "less": {"zh": "减一件：{name}", "en": "One less: {name}"},
     "more": {"zh": "加一件：{name}", "en": "One more: {name}"},
     "select_part": {"zh": "选择 {fid}", "en": "Select {fid}"},

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from adapters import labels
 from adapters.staff import ConsoleUser
 from adapters.tokens import Principal
 from api.console.attempts import Attempts
@@ -464,18 +465,17 @@ async def ship(
 ) -> Response:
     form = await check_form(request, who)
     part = await run_in_threadpool(_part, svc, who, fid)
-    carrier = str(form.get("carrier") or "").strip()[:64]
+    carrier = str(form.get("carrier") or "").strip()[:64] or (part["carrier"] or "")
     tracking = str(form.get("tracking") or "").strip()[:64]
     t = translator(lang_of(request))
-    if not carrier or not tracking:
-        missing = [t(k) for k, v in (("carrier", carrier), ("tracking", tracking)) if not v]
+    if not carrier:  # no carrier rule gave the part one: staff name it
         return render(
             request,
             "ship.html",
             who,
             422,
             part=part,
-            problem=t("missing", what=" / ".join(missing)),
+            problem=t("missing", what=t("carrier")),
             carrier=carrier,
             tracking=tracking,
             back=_back(request, who, part),
@@ -506,15 +506,15 @@ async def ship_batch(
     for part in parts:
         fid = part["fulfilment_id"]
         tracking = str(form.get(f"tracking-{fid}") or "").strip()[:64]
-        missing = [t(k) for k, v in (("carrier", carrier), ("tracking", tracking)) if not v]
-        if missing:
-            problems.append(f"{fid}: {t('missing', what=' / '.join(missing))}")
+        by = carrier or part["carrier"] or ""
+        if not by:
+            problems.append(f"{fid}: {t('missing', what=t('carrier'))}")
             continue
         try:
-            await _act(
-                svc, who, fid, StaffAction(action="ship", carrier=carrier, tracking_no=tracking)
+            shipped = await _act(
+                svc, who, fid, StaffAction(action="ship", carrier=by, tracking_no=tracking)
             )
-            done.append(f"{fid}: {carrier} {tracking}")
+            done.append(f"{fid}: {shipped['carrier']} {shipped['tracking_no']}")
         except Problem as err:
             problems.append(f"{fid}: {explain(t, err)}")
     return render(
@@ -526,6 +526,18 @@ async def ship_batch(
         lines=done + problems,
         back=back,
     )
+
+
+@router.get("/parts/{fid}/label")
+def shipping_label(
+    fid: str, request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
+) -> Response:
+    """The part's shipping label (PDF), to print."""
+    part = _part(svc, who, fid)
+    if part["mode"] != "delivery" or not part["tracking_no"]:
+        raise Refused(409, "no_waybill")
+    pdf = labels.render(svc.read_model.label_data(fid))
+    return Response(pdf, media_type="application/pdf")
 
 
 @router.get("/parts/{fid}/picking-slip", response_class=HTMLResponse)

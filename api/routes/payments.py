@@ -13,6 +13,7 @@ from activities.contracts import LatePayment, PaymentRecord
 from adapters.payment_gateway import PaymentClosed, verify_webhook
 from adapters.tokens import Principal
 from api import answers
+from api.contract import REF_TEMPLATE
 from api.deps import Services, caller, require_admin, services
 from api.schemas import ClientId, PaymentEventIn, PaymentSimIn
 from domain.errors import InvalidRequest, NotFound, Unauthorized
@@ -30,7 +31,11 @@ router = APIRouter(prefix="/v1", tags=["payments"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": PaymentEventIn.model_json_schema()}},
+            "content": {
+                "application/json": {
+                    "schema": PaymentEventIn.model_json_schema(ref_template=REF_TEMPLATE)
+                }
+            },
         }
     },
 )

@@ -140,7 +140,7 @@ async def ship(
         svc,
         p,
         fulfilment_id,
-        StaffAction(action="ship", carrier=body.carrier, tracking_no=body.tracking_no),
+        StaffAction(action="ship", carrier=body.carrier or "", tracking_no=body.tracking_no or ""),
     )
 
 

@@ -72,6 +72,7 @@ class OmsClient:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        raw: bool = False,
     ) -> Any:
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         response = self.http.request(method, path, json=json, params=query)
@@ -83,6 +84,8 @@ class OmsClient:
             raise OmsError(
                 response.status_code, error["code"], error["message"], error.get("details") or {}
             )
+        if raw:
+            return response.content
         return response.json() if response.content else None
 
     # --- what is sold, and where ---------------------------------------------------------
@@ -270,6 +273,14 @@ class OmsClient:
         path = f"/v1/sim/payments/{payment_id}"
         return cast(t.SimulatedPayment, self._call("POST", path, json=body))
 
+    @operation("POST /v1/sim/couriers/{tracking_no}")
+    def simulate_courier(
+        self, tracking_no: str, event: Literal["in_transit", "delivered", "failed"]
+    ) -> t.SimulatedParcel:
+        """Tell the simulated courier what happens to a parcel: it then calls the API back."""
+        path = f"/v1/sim/couriers/{tracking_no}"
+        return cast(t.SimulatedParcel, self._call("POST", path, json={"event": event}))
+
     # --- a store's staff (a staff token) ---------------------------------------------------
 
     @operation("GET /v1/locations/{location_id}/fulfilments")
@@ -295,8 +306,17 @@ class OmsClient:
         return self._act(fulfilment_id, "picked", {"lines": lines})
 
     @operation("POST /v1/fulfilments/{fulfilment_id}/ship")
-    def ship(self, fulfilment_id: str, carrier: str, tracking_no: str) -> t.StaffPart:
-        return self._act(fulfilment_id, "ship", {"carrier": carrier, "tracking_no": tracking_no})
+    def ship(
+        self, fulfilment_id: str, carrier: str | None = None, tracking_no: str | None = None
+    ) -> t.StaffPart:
+        """Without a carrier and tracking number, the part's carrier issues a waybill."""
+        body = {"carrier": carrier, "tracking_no": tracking_no} if carrier or tracking_no else {}
+        return self._act(fulfilment_id, "ship", body)
+
+    @operation("GET /v1/fulfilments/{fulfilment_id}/label")
+    def label(self, fulfilment_id: str) -> bytes:
+        """The part's shipping label, a PDF (100 x 150 mm)."""
+        return cast(bytes, self._call("GET", f"/v1/fulfilments/{fulfilment_id}/label", raw=True))
 
     @operation("POST /v1/fulfilments/{fulfilment_id}/deliver")
     def deliver(self, fulfilment_id: str) -> t.StaffPart:

@@ -8,6 +8,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 __all__ = [
     "AddressIn",
     "AdminRefund",
+    "CallbackAck",
+    "Carrier",
+    "CarrierIn",
     "CatalogItem",
     "CatalogPage",
     "ChannelConfig",
@@ -17,6 +20,7 @@ __all__ = [
     "ConflictResolved",
     "Coupon",
     "CouponIn",
+    "CourierSimIn",
     "Deliveries",
     "Delivery",
     "ErrorDetail",
@@ -54,6 +58,7 @@ __all__ = [
     "Payment",
     "PaymentSimIn",
     "PickedIn",
+    "PickedLineIn",
     "PickupIn",
     "PointsIn",
     "PricedLine",
@@ -85,6 +90,7 @@ __all__ = [
     "SettlementRules",
     "SettlementTotal",
     "ShipIn",
+    "SimulatedParcel",
     "SimulatedPayment",
     "Sku",
     "SkuIn",
@@ -102,6 +108,7 @@ __all__ = [
     "TokenSeen",
     "Tokens",
     "TopUpIn",
+    "TrackingStep",
     "Webhook",
     "WebhookAck",
     "WebhookIn",
@@ -130,6 +137,31 @@ class AdminRefund(TypedDict):
     created_at: str
 
 
+class CallbackAck(TypedDict):
+    status: str
+    event_id: str
+
+
+class Carrier(TypedDict):
+    """A courier the chain ships with, and the rules that give it parcels."""
+
+    carrier_id: str
+    name: str
+    provinces: NotRequired[list[str]]
+    cost_amount: NotRequired[int]
+    max_weight_g: NotRequired[int | None]
+    priority: NotRequired[int]
+    updated_at: NotRequired[str]
+
+
+class CarrierIn(TypedDict):
+    name: str
+    provinces: NotRequired[list[str]]
+    cost_amount: int
+    max_weight_g: NotRequired[int | None]
+    priority: NotRequired[int]
+
+
 class CatalogItem(TypedDict):
     sku: str
     name: str
@@ -152,6 +184,7 @@ class ChannelConfig(TypedDict):
     location_kinds: NotRequired[list[str]]
     location_ids: NotRequired[list[str]]
     radius_km: NotRequired[float | None]
+    logistics_carrier: NotRequired[str | None]
 
 
 class ChannelIn(TypedDict):
@@ -160,6 +193,7 @@ class ChannelIn(TypedDict):
     ]
     location_ids: NotRequired[list[str]]
     radius_km: NotRequired[float | None]
+    logistics_carrier: NotRequired[str | None]
 
 
 class ClosedRefund(TypedDict):
@@ -195,6 +229,10 @@ class CouponIn(TypedDict):
     code: str
     member_phone: NotRequired[str | None]
     uses: NotRequired[int]
+
+
+class CourierSimIn(TypedDict):
+    event: Literal["in_transit", "delivered", "failed"]
 
 
 class Deliveries(TypedDict):
@@ -271,6 +309,7 @@ class Location(TypedDict):
     lng: float
     ships: NotRequired[bool]
     pickup: NotRequired[bool]
+    execution: NotRequired[str]
     franchise: NotRequired[bool]
     daily_quota: NotRequired[int | None]
     credit_score: NotRequired[int]
@@ -288,6 +327,7 @@ class LocationIn(TypedDict):
     lng: float
     ships: NotRequired[bool]
     pickup: NotRequired[bool]
+    execution: NotRequired[Literal["staff", "wms"]]
     franchise: NotRequired[bool]
     daily_quota: NotRequired[int | None]
     credit_score: NotRequired[int]
@@ -450,6 +490,9 @@ class Part(TypedDict):
     tracking_no: str | None
     pickup_code: str | None
     reasons: list[str]
+    execution: Literal["staff", "wms"]
+    carrier_reasons: list[str]
+    tracking: list[TrackingStep]
 
 
 class PartLine(TypedDict):
@@ -485,6 +528,11 @@ class PaymentSimIn(TypedDict):
 
 class PickedIn(TypedDict):
     lines: NotRequired[list[LinePickedIn]]
+
+
+class PickedLineIn(TypedDict):
+    sku: str
+    qty: int
 
 
 class PickupIn(TypedDict):
@@ -732,8 +780,14 @@ class SettlementTotal(TypedDict):
 
 
 class ShipIn(TypedDict):
-    carrier: str
+    carrier: NotRequired[str | None]
+    tracking_no: NotRequired[str | None]
+
+
+class SimulatedParcel(TypedDict):
     tracking_no: str
+    status: str
+    carrier: str
 
 
 class SimulatedPayment(TypedDict):
@@ -751,6 +805,8 @@ class Sku(TypedDict):
     price_amount: int
     goods_class: NotRequired[str]
     barcode: NotRequired[str | None]
+    sold_by: NotRequired[str]
+    weight_g: NotRequired[int]
     updated_at: NotRequired[str]
 
 
@@ -759,6 +815,8 @@ class SkuIn(TypedDict):
     category: str
     price_amount: int
     goods_class: NotRequired[Literal["A", "B"]]
+    sold_by: NotRequired[Literal["unit", "weight"]]
+    weight_g: NotRequired[int]
     barcode: NotRequired[str | None]
 
 
@@ -783,6 +841,9 @@ class StaffPart(TypedDict):
     tracking_no: str | None
     pickup_code: str | None
     reasons: list[str]
+    execution: Literal["staff", "wms"]
+    carrier_reasons: list[str]
+    tracking: list[TrackingStep]
     order_id: str
 
 
@@ -862,6 +923,12 @@ class Tokens(TypedDict):
 class TopUpIn(TypedDict):
     amount: int
     topup_id: NotRequired[str | None]
+
+
+class TrackingStep(TypedDict):
+    at: str
+    event: str
+    detail: str
 
 
 class Webhook(TypedDict):

@@ -10,10 +10,10 @@ from workers.dev import Stack, scratch_stack
 
 
 @contextmanager
-def processes(home: Path) -> Iterator[Stack]:
+def processes(home: Path, env: dict[str, str] | None = None) -> Iterator[Stack]:
     """Demo data, then the Temporal dev server, gateway simulator, worker and API; all stopped
     when the block ends."""
-    s = scratch_stack(home)
+    s = scratch_stack(home, env=env)
     s.prepare()
     s.start()
     try:

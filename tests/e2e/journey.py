@@ -69,9 +69,13 @@ class Journey:
 def _answer(response: Any) -> Any:
     kind = response.headers.get("content-type", "")
     kind = " ".join(kind) if isinstance(kind, list) else kind  # a list of values, or one
+    if not response.content:
+        return None
     if "json" in kind:
         return response.json()
-    return response.text[:400] if response.text else None
+    if not kind.startswith("text/"):
+        return f"({kind}, {len(response.content)} bytes)"
+    return response.text[:400]
 
 
 def wait(check: Any, *, seconds: float = 30.0) -> Any:
@@ -85,7 +89,12 @@ def wait(check: Any, *, seconds: float = 30.0) -> Any:
 
 
 def walk(
-    j: Journey, *, webhook_secret: str, gateway: str, terminate: Callable[[str], None]
+    j: Journey,
+    *,
+    webhook_secret: str,
+    callback_secrets: dict[str, str],
+    gateway: str,
+    terminate: Callable[[str], None],
 ) -> None:
     """Every operation, in the order a chain's first day would use them."""
     run = uuid.uuid4().hex[:8].upper()
@@ -327,17 +336,7 @@ def walk(
         "amount": payment["amount"],
         "timestamp": int(time.time()),
     }
-    raw = json.dumps(event).encode()
-    signature = hmac.new(webhook_secret.encode(), raw, hashlib.sha256).hexdigest()
-    response = httpx.post(
-        f"{j.base_url}/v1/payments/webhook",
-        content=raw,
-        headers={"X-Signature": signature, "content-type": "application/json"},
-    )
-    operation = j.schema["/v1/payments/webhook"]["POST"]
-    operation.Case(body=event, media_type="application/json").validate_response(response)
-    assert response.status_code == 200, response.text
-    j.keep("post", "/v1/payments/webhook", event, 200, response.json())
+    signed(j, "/v1/payments/webhook", webhook_secret, event)
     wait(lambda: _status(j, oid2, "dispatched"))
     fid2 = get("/v1/orders/{order_id}", "channel", params={"order_id": oid2})["fulfilments"][0][
         "fulfilment_id"
@@ -359,6 +358,96 @@ def walk(
     post("/v1/fulfilments/{fulfilment_id}/deliver", "store", params=part)
     terminate(oid2)  # an operator presses Terminate in Temporal UI: the repair finishes it
     post("/v1/admin/orders/{order_id}/repair", "admin", params={"order_id": oid2})
+
+    # A warehouse run by its execution system, and a courier chosen by the rules: the simulated
+    # execution system picks and ships, the courier tracks the parcel to the door.
+    carrier = {
+        "name": "Zhejiang Express",
+        "provinces": ["Zhejiang"],
+        "cost_amount": 500,
+        "max_weight_g": 30_000,
+        "priority": 0,
+    }
+    put(
+        "/v1/admin/carriers/{carrier_id}", "admin", params={"carrier_id": f"ZJ-{run}"}, body=carrier
+    )
+    get("/v1/admin/carriers", "admin")
+    wh = f"W-JX-{run}"
+    put(
+        "/v1/admin/locations/{location_id}",
+        "admin",
+        params={"location_id": wh},
+        body=location
+        | {"kind": "central_warehouse", "name": "Jiaxing warehouse", "city": "Jiaxing"}
+        | {"pickup": False, "execution": "wms"},
+    )
+    rice = f"RICE-{run}"
+    put(
+        "/v1/admin/skus/{sku}",
+        "admin",
+        params={"sku": rice},
+        body={"name": "Wuchang rice 5 kg", "category": "grain", "price_amount": 6900}
+        | {"goods_class": "B", "weight_g": 5000},
+    )
+    put(
+        "/v1/admin/stock/{location_id}/{sku}",
+        "admin",
+        params={"location_id": wh, "sku": rice},
+        body={"on_hand": 20, "safety_stock": 0},
+    )
+    order = post(
+        "/v1/orders",
+        "channel",
+        body={
+            "channel_order_id": f"APP-{run}-W",
+            "member_phone": phone,
+            "lines": [{"sku": rice, "qty": 1}],
+            "fulfilment": delivery,
+            "payment_method": "stored_value",
+        },
+    )
+    oid3 = order["order_id"]
+    wait(lambda: _status(j, oid3, "shipped"), seconds=60)
+    shipped = get("/v1/orders/{order_id}", "channel", params={"order_id": oid3})["fulfilments"][0]
+    fid3, waybill = shipped["fulfilment_id"], shipped["tracking_no"]
+    # The execution system sends its `picked` report again (a retry): applied once.
+    signed(
+        j,
+        "/v1/callbacks/wms",
+        callback_secrets["wms"],
+        {
+            "event_id": f"wms-{run}-retry",
+            "fulfilment_id": fid3,
+            "seq": 1,
+            "type": "picked",
+            "lines": [{"sku": rice, "qty": 1}],
+            "carrier": None,
+            "waybill": None,
+            "timestamp": int(time.time()),
+        },
+    )
+    get("/v1/fulfilments/{fulfilment_id}/label", "admin", params={"fulfilment_id": fid3})
+    post(
+        "/v1/sim/couriers/{tracking_no}",
+        "admin",
+        params={"tracking_no": waybill},
+        body={"event": "in_transit"},
+    )
+    wait(lambda: _tracked(j, oid3))
+    signed(
+        j,
+        "/v1/callbacks/courier",
+        callback_secrets["courier"],
+        {
+            "event_id": f"trk-{run}-done",
+            "tracking_no": waybill,
+            "seq": 2,
+            "event": "delivered",
+            "detail": "delivered to Zhou Min",
+            "timestamp": int(time.time()),
+        },
+    )
+    wait(lambda: _status(j, oid3, "delivered"))
 
     # A card payment that fails and is paid again from stored value, then the store rejects the
     # part; and an order the member cancels.
@@ -511,6 +600,27 @@ def walk(
         },
     )
     post("/v1/codec/decode", "admin", body=sealed)
+
+
+def signed(j: Journey, path: str, secret: str, event: dict[str, Any]) -> Any:
+    """A signed callback (the gateway's, a warehouse's, a courier's) as its sender posts it."""
+    raw = json.dumps(event).encode()
+    signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{j.base_url}{path}",
+        content=raw,
+        headers={"X-Signature": signature, "content-type": "application/json"},
+    )
+    operation = j.schema[path]["POST"]
+    operation.Case(body=event, media_type="application/json").validate_response(response)
+    assert response.status_code == 200, response.text
+    j.keep("post", path, event, 200, response.json())
+    return response.json()
+
+
+def _tracked(j: Journey, oid: str) -> bool:
+    view = j.call("get", "/v1/orders/{order_id}", "channel", params={"order_id": oid})
+    return bool(view["fulfilments"][0]["tracking"])
 
 
 def _code(j: Journey, oid: str) -> str | None:

@@ -34,7 +34,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.hostile]
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with processes(tmp_path_factory.mktemp("hostile") / "oms") as s:
+    # The simulated warehouse works quickly; the courier leaves its parcels to the walk.
+    quick = {"OMS_SIM_WMS_DELAY_S": "1", "OMS_SIM_COURIER_DELAY_S": "600"}
+    with processes(tmp_path_factory.mktemp("hostile") / "oms", env=quick) as s:
         yield s
 
 
@@ -76,6 +78,10 @@ def test_every_operation_answers_as_its_schema_says(
     walk(
         journey,
         webhook_secret=live.settings.secret("payment_webhook_secret"),
+        callback_secrets={
+            "wms": live.settings.secret("wms_callback_secret"),
+            "courier": live.settings.secret("courier_callback_secret"),
+        },
         gateway=live.settings.gateway_base_url,
         terminate=terminate,
     )

@@ -19,9 +19,16 @@ from adapters.payment_gateway import HttpPaymentGateway
 from adapters.settings import Settings
 from api.app import create_app
 from tests import factories as f
-from tests.conftest import PICKUP_SECRET, TEST_KEYS, WEBHOOK_SECRET, uid
+from tests.conftest import (
+    COURIER_SECRET,
+    PICKUP_SECRET,
+    TEST_KEYS,
+    WEBHOOK_SECRET,
+    WMS_SECRET,
+    uid,
+)
 from tests.servers import free_port, serve
-from workers.worker import build_worker, ensure_event_pump
+from workers.worker import Outside, build_worker, ensure_event_pump
 
 ADMIN = "test-admin-token-0123456789"
 HZ_ADDRESS = {
@@ -95,10 +102,19 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    engine: Engine, client: Client, gateway_url: str, home: Path, **settings_over: Any
+    engine: Engine,
+    client: Client,
+    gateway_url: str,
+    home: Path,
+    *,
+    wms_url: str = "http://127.0.0.1:9",
+    courier_url: str = "http://127.0.0.1:9",
+    **settings_over: Any,
 ) -> AsyncIterator[Stack]:
     """The API (served over real HTTP for the gateway's webhooks, called in process by tests)
-    and a worker on its own task queue, over `engine` and the dev server behind `client`."""
+    and a worker on its own task queue, over `engine` and the dev server behind `client`; with
+    a warehouse execution system and a courier where a test serves them (nothing listens at
+    the default addresses)."""
     api_port = free_port()
     settings_over = {"events_poll_s": 0.1} | settings_over
     settings = Settings(
@@ -111,6 +127,10 @@ async def running_stack(
         payload_keys=TEST_KEYS,
         gateway_url=gateway_url,
         api_url=f"http://127.0.0.1:{api_port}",
+        wms_url=wms_url,
+        courier_url=courier_url,
+        wms_callback_secret=WMS_SECRET,
+        courier_callback_secret=COURIER_SECRET,
         **settings_over,
     )
 
@@ -125,6 +145,7 @@ async def running_stack(
         gateway=gateway,
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
         pickup_secret=PICKUP_SECRET,
+        outside=Outside.of(settings),
     ):
         await ensure_event_pump(client, settings)
         app = create_app(settings, engine, connect, gateway=gateway)

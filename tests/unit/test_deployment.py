@@ -12,7 +12,16 @@ from adapters.settings import SEARCH_ATTRIBUTES, Settings
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 # Settings used only by the embedded dev stack to pick its own ports and URLs.
-DEV_ONLY = {"temporal_port", "ui_port", "gateway_port", "channel_sim_port"}
+DEV_ONLY = {
+    "temporal_port",
+    "ui_port",
+    "gateway_port",
+    "channel_sim_port",
+    "wms_port",
+    "courier_port",
+    "sim_wms_delay_s",
+    "sim_courier_delay_s",
+}
 
 
 @pytest.fixture(scope="module")
