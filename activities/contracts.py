@@ -15,10 +15,12 @@ from domain.orders import (
     OrderRequest,
     PaymentRecord,
     PlannedPart,
+    PricedLine,
     Pricing,
 )
 from domain.policy import MIN_CREDIT_SCORE
 from domain.pricing import order_lines
+from domain.substitutions import Proposal
 
 
 def order_workflow_id(order_id: str) -> str:
@@ -290,3 +292,42 @@ class LatePayment:
 
 
 __all__ = ["PaymentRecord", "RecordedOrder"]
+
+
+@dataclass
+class SubstituteQuery:
+    """A replacement staff propose: is it sold, and at the part's location to be had?"""
+
+    location_id: str
+    with_sku: str
+    qty: int
+
+
+@dataclass
+class StockSwap:
+    """A part's reservation after a substitution's answer: `qty` of `sku` released, and
+    `with_qty` of `with_sku` reserved in its place (none: a decline only releases)."""
+
+    order_id: str
+    fulfilment_id: str
+    location_id: str
+    substitution_id: str
+    sku: str
+    qty: int
+    with_sku: str | None = None
+    with_qty: int = 0
+
+
+@dataclass
+class SubstitutionRecord:
+    """A substitution into the read model (its row, the timeline, the channel's event); an
+    answered one with the part's lines and the order's plan as they now are."""
+
+    order_id: str
+    proposal: Proposal
+    event: str  # substitution.proposed, .approved, .declined, .withdrawn
+    detail: str
+    part_lines: list[LineRequest] | None = None
+    new_line: PricedLine | None = None
+    pricing: Pricing | None = None
+    parts: list[PlannedPart] | None = None

@@ -54,6 +54,11 @@ class CatalogRepository:
         with read_scope(self.engine) as s:
             return s.get(Sku, sku)
 
+    def sku_by_plu(self, plu: str) -> Sku | None:
+        """The item sold by weight whose shelf-scale labels carry `plu`."""
+        with read_scope(self.engine) as s:
+            return s.exec(select(Sku).where(Sku.plu == plu, Sku.sold_by == "weight")).first()
+
     def list_locations(self) -> list[Location]:
         with read_scope(self.engine) as s:
             return list(s.exec(select(Location).order_by(Location.location_id)))

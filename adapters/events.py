@@ -84,6 +84,10 @@ TYPES = sorted(
         *PART_EVENTS.values(),
         "refund.succeeded",
         "fulfilment.in_transit",
+        "substitution.proposed",
+        "substitution.approved",
+        "substitution.declined",
+        "substitution.withdrawn",
         "stock.sold_out",
         "stock.back_in_stock",
     }

@@ -189,14 +189,7 @@ class InventoryRepository:
                     continue
                 done.add(key)
                 touched.add(location_id)
-                updated = s.execute(
-                    text(
-                        "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
-                        "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
-                    ),
-                    {"q": qty, "l": location_id, "s": sku},
-                )
-                if updated.rowcount != 1:  # type: ignore[attr-defined]
+                if not _take(s, location_id, sku, qty):
                     s.rollback()
                     return False
                 s.add(
@@ -213,6 +206,56 @@ class InventoryRepository:
             for location_id in sorted(touched):
                 self._count_dispatch(s, location_id, day)
             touch_stock(s, {(loc, sku) for loc, sku, _, _ in todo})
+            return True
+
+    def swap(
+        self,
+        order_id: str,
+        fulfilment_id: str,
+        location_id: str,
+        *,
+        key: str,
+        less: tuple[str, int],
+        more: tuple[str, int] | None = None,
+    ) -> bool:
+        """A substitution's answer: `less` (sku, qty) released from the part's reservation and
+        `more` reserved for it instead, at once; False (nothing changed) when `more` is not to
+        be had. The replacement's reservation is keyed as the part's own, so that the part's
+        release or deduction settles it. Idempotent."""
+        sku, qty = less
+        keys = [f"substitute:{key}:{sku}"]
+        if more is not None:
+            keys.append(f"reserve:{order_id}:{fulfilment_id}:{more[0]}")
+        with session_scope(self.engine) as s:
+            if _recorded(s, keys):
+                return True
+            rows = sorted([(sku, -qty, keys[0]), *([(more[0], more[1], keys[1])] if more else [])])
+            for row_sku, delta, row_key in rows:  # in SKU order, as reservations take rows
+                if delta > 0:
+                    if not _take(s, location_id, row_sku, delta):
+                        s.rollback()
+                        return False
+                else:
+                    s.execute(
+                        text(
+                            "UPDATE stock SET reserved = reserved + :q "
+                            "WHERE location_id=:l AND sku=:s"
+                        ),
+                        {"q": delta, "l": location_id, "s": row_sku},
+                    )
+                s.add(
+                    self._movement(
+                        "reserve" if delta > 0 else "release",
+                        location_id,
+                        row_sku,
+                        reserved_delta=delta,
+                        key=row_key,
+                        order_id=order_id,
+                        fulfilment_id=fulfilment_id,
+                        note=f"substitution {key}",
+                    )
+                )
+            touch_stock(s, {(location_id, r[0]) for r in rows})
             return True
 
     def release(self, order_id: str, part: PlannedPart, *, reason: str = "release") -> None:
@@ -317,3 +360,16 @@ class InventoryRepository:
     def _movement(kind: str, location_id: str, sku: str, **kw: object) -> StockMovement:
         key = kw.pop("key", None) or f"{kind}:{location_id}:{sku}:{uuid.uuid4().hex}"
         return StockMovement(kind=kind, location_id=location_id, sku=sku, key=key, **kw)  # type: ignore[arg-type]
+
+
+def _take(s: Session, location_id: str, sku: str, qty: int) -> bool:
+    """Reserve `qty` if that many are available beyond the safety stock (one conditional
+    update, so that concurrent reservations never over-reserve)."""
+    updated = s.execute(
+        text(
+            "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
+            "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
+        ),
+        {"q": qty, "l": location_id, "s": sku},
+    )
+    return bool(updated.rowcount == 1)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from adapters.tables import (
     OrderLine,
     Payment,
     Refund,
+    Substitution,
     TimelineEvent,
     WebhookEvent,
     utcnow,
@@ -65,6 +66,23 @@ LINE_COLUMNS = [
         "gift",
         "points_amount",
         "detail",
+        "sold_by",
+        "substitutes",
+    )
+]
+SUBSTITUTIONS: Table = Substitution.__table__  # type: ignore[attr-defined]
+SUBSTITUTION_COLUMNS = [
+    SUBSTITUTIONS.c[n]
+    for n in (
+        "substitution_id",
+        "fulfilment_id",
+        "sku",
+        "with_sku",
+        "qty",
+        "status",
+        "decided_by",
+        "price_amount",
+        "refund_amount",
     )
 ]
 PART_COLUMNS = [
@@ -100,6 +118,11 @@ VIEW_PAYMENTS = (
     sa_select(*PAYMENT_COLUMNS)
     .where(PAYMENTS.c.order_id == _ORDER)
     .order_by(PAYMENTS.c.created_at, PAYMENTS.c.payment_id)
+)
+VIEW_SUBSTITUTIONS = (
+    sa_select(*SUBSTITUTION_COLUMNS)
+    .where(SUBSTITUTIONS.c.order_id == _ORDER)
+    .order_by(SUBSTITUTIONS.c.proposed_at, SUBSTITUTIONS.c.substitution_id)
 )
 VIEW_REFUNDS = (
     sa_select(*REFUND_COLUMNS).where(REFUNDS.c.order_id == _ORDER).order_by(REFUNDS.c.created_at)
@@ -190,6 +213,7 @@ class ReadModel:
                         points_amount=line.points_amount,
                         gift=line.gift,
                         detail=promotion_list(line.promotions),
+                        sold_by=line.sold_by,
                     )
                 )
             for part in parts:
@@ -294,6 +318,10 @@ class ReadModel:
                 event,
                 detail or f"{fulfilment_id} at {location_id}: {status}",
             )
+            if new and event == "picked" and status != "picked":
+                # a pickup part is ready once picked: the channel hears of the pick (and what is
+                # short) as a delivery's channel does, then that it is ready
+                _tell_channel(s, order_id, "fulfilment.picked")
             if new and status in PART_EVENTS:
                 _tell_channel(s, order_id, PART_EVENTS[status])
             return None
@@ -555,6 +583,72 @@ class ReadModel:
             )
             return row
 
+    def record_substitution(
+        self,
+        order_id: str,
+        proposal: Any,
+        *,
+        event: str,
+        detail: str,
+        part_lines: list[LineRequest] | None = None,
+        new_line: PricedLine | None = None,
+        plan: dict[str, Any] | None = None,
+    ) -> None:
+        """A substitution proposed or answered, in one transaction: its row; when answered the
+        part's lines, the replacement's priced line and the order's plan as they now are; the
+        timeline; and the channel's event."""
+        row = asdict(proposal) | {"order_id": order_id}
+        with session_scope(self.engine) as s:
+            current = s.get(Substitution, proposal.substitution_id)
+            if current is not None and current.status == proposal.status:
+                return  # recorded already (a retried activity)
+            if current is None:
+                s.add(Substitution(**row))
+            else:
+                for k, v in row.items():
+                    setattr(current, k, v)
+                current.decided_at = utcnow()
+                s.add(current)
+            if part_lines is not None:
+                s.execute(
+                    update(FULFILMENTS)
+                    .where(FULFILMENTS.c.fulfilment_id == proposal.fulfilment_id)
+                    .values(
+                        lines=[
+                            {"sku": ln.sku, "qty": ln.qty, "picked_qty": None} for ln in part_lines
+                        ]
+                    )
+                )
+            if new_line is not None:
+                last = s.execute(
+                    sa_select(LINES.c.line_no)
+                    .where(LINES.c.order_id == order_id)
+                    .order_by(LINES.c.line_no.desc())
+                    .limit(1)
+                ).scalar()
+                s.add(
+                    OrderLine(
+                        order_id=order_id,
+                        line_no=(last or 0) + 1,
+                        sku=new_line.sku,
+                        qty=new_line.qty,
+                        unit_price_amount=new_line.unit_price_amount,
+                        discount_amount=new_line.discount_amount,
+                        paid_amount=new_line.paid_amount,
+                        points_amount=new_line.points_amount,
+                        gift=False,
+                        detail=promotion_list(new_line.promotions),
+                        sold_by=new_line.sold_by,
+                        substitutes=new_line.substitutes,
+                    )
+                )
+            if plan is not None:
+                s.execute(update(ORDERS).where(ORDERS.c.order_id == order_id).values(plan=plan))
+            s.flush()
+            key = f"{proposal.substitution_id}:{proposal.status}"
+            _timeline(s, order_id, key, f"substitution_{proposal.status}", detail)
+            _tell_channel(s, order_id, event)
+
     def add_timeline(self, order_id: str, *, key: str, event: str, detail: str) -> None:
         with session_scope(self.engine) as s:
             _timeline(s, order_id, key, event, detail)
@@ -684,10 +778,24 @@ class ReadModel:
             ).all()
             skus = sorted({ln["sku"] for r in rows for ln in r.lines})
             table: Table = Sku.__table__  # type: ignore[attr-defined]
-            query = sa_select(table.c.sku, table.c.name, table.c.barcode).where(
-                table.c.sku.in_(skus)
-            )
-            items = {sku: {"name": name, "barcode": code} for sku, name, code in s.execute(query)}
+            query = sa_select(
+                table.c.sku,
+                table.c.name,
+                table.c.barcode,
+                table.c.sold_by,
+                table.c.plu,
+                table.c.price_amount,
+            ).where(table.c.sku.in_(skus))
+            items = {
+                r.sku: {
+                    "name": r.name,
+                    "barcode": r.barcode,
+                    "sold_by": r.sold_by,
+                    "plu": r.plu,
+                    "price_amount": r.price_amount,
+                }
+                for r in s.execute(query)
+            }
         return [
             fulfilment_view(r)
             | {
@@ -695,7 +803,11 @@ class ReadModel:
                 "changed_at": r.updated_at,
                 "address": (r.request.get("fulfilment") or {}).get("address"),
                 "lines": [
-                    ln | items.get(ln["sku"], {"name": ln["sku"], "barcode": None})
+                    ln
+                    | items.get(
+                        ln["sku"],
+                        {"name": ln["sku"], "barcode": None, "sold_by": "unit", "plu": None},
+                    )
                     for ln in r.lines
                 ],
             }
@@ -812,6 +924,7 @@ def _view(s: Session, o: Any) -> dict[str, Any]:
     fulfilments = s.execute(VIEW_PARTS, oid).all()
     payments = s.execute(VIEW_PAYMENTS, oid).all()
     refunds = s.execute(VIEW_REFUNDS, oid).all()
+    substitutions = s.execute(VIEW_SUBSTITUTIONS, oid).all()
     timeline = s.execute(VIEW_TIMELINE, oid).all()
     payment = counted_payment(payments, refunds)
     return {
@@ -833,6 +946,7 @@ def _view(s: Session, o: Any) -> dict[str, Any]:
         "payment": None if payment is None else payment_view(payment),
         "payments": [payment_view(p) for p in payments],
         "fulfilments": [fulfilment_view(f) for f in fulfilments],
+        "substitutions": [dict(r._mapping) for r in substitutions],
         "refunds": [
             {
                 "refund_id": r.refund_id,
@@ -906,6 +1020,8 @@ def line_view(ln: Any) -> dict[str, Any]:
         "gift": ln.gift,
         "points_amount": ln.points_amount,
         "promotions": promotions,
+        "sold_by": ln.sold_by,
+        "substitutes": ln.substitutes or None,
     }
 
 

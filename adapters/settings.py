@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     demo_data: bool = True
     payment_timeout_s: int = policy.PAYMENT_TIMEOUT_S
     accept_timeout_s: int = policy.ACCEPT_TIMEOUT_S
+    substitution_wait_s: int = policy.SUBSTITUTION_WAIT_S
     pickup_expiry_s: int = policy.PICKUP_EXPIRY_S
     delivery_confirm_s: int = policy.DELIVERY_CONFIRM_S
     return_window_s: int = policy.RETURN_WINDOW_S
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
             pickup_expiry_s=self.pickup_expiry_s,
             delivery_confirm_s=self.delivery_confirm_s,
             return_window_s=self.return_window_s,
+            substitution_wait_s=self.substitution_wait_s,
         )
 
     def key_ring(self) -> KeyRing:

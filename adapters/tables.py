@@ -53,6 +53,8 @@ class Sku(SQLModel, table=True):
     barcode: str | None = Field(default=None, max_length=14, index=True)  # EAN-13, UPC, ...
     sold_by: str = Field(default="unit", max_length=8)  # unit | weight (qty in grams)
     weight_g: int = 0  # of one unit (0: not known)
+    # the item code a shelf scale prints in its labels' barcodes (5 digits; sold by weight)
+    plu: str | None = Field(default=None, max_length=5, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -251,6 +253,25 @@ class OrderLine(SQLModel, table=True):
     points_amount: int = Field(default=0, sa_type=BigInteger)
     gift: bool = False
     detail: list[dict[str, Any]] = json_col()  # promotions: [{"promotion_id", "amount"}]
+    sold_by: str = Field(default="unit", max_length=8)  # weight: qty in grams, price per kg
+    substitutes: str = Field(default="", max_length=64)  # the SKU it replaces (a substitution)
+
+
+class Substitution(SQLModel, table=True):
+    """A replacement staff proposed for units a part is short of, and the member's answer."""
+
+    substitution_id: str = Field(primary_key=True, max_length=100)
+    order_id: str = Field(foreign_key="order.order_id", max_length=64, index=True)
+    fulfilment_id: str = Field(max_length=80)
+    sku: str = Field(max_length=64)
+    with_sku: str = Field(max_length=64)
+    qty: int
+    status: str = Field(max_length=16)  # proposed, approved, declined, withdrawn
+    decided_by: str = Field(default="", max_length=16)  # channel, preference, order
+    price_amount: int = Field(default=0, sa_type=BigInteger)  # what the replacement costs
+    refund_amount: int = Field(default=0, sa_type=BigInteger)  # what goes back (cheaper)
+    proposed_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
 
 
 class Fulfilment(SQLModel, table=True):

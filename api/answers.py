@@ -42,6 +42,12 @@ class PricedLine(Answer):
     gift: bool
     points_amount: int = Field(description="the line's share of the points redeemed, in fen")
     promotions: list[PromotionAmount]
+    sold_by: Literal["unit", "weight"] = Field(
+        description="`weight`: qty in grams, unit_price_amount per kilogram"
+    )
+    substitutes: str | None = Field(
+        description="a replacement: the SKU whose missing units it stands for"
+    )
 
 
 class Pricing(Answer):
@@ -122,6 +128,21 @@ class TimelineEntry(Answer):
     detail: str
 
 
+class Substitution(Answer):
+    substitution_id: str
+    fulfilment_id: str
+    sku: str = Field(description="the SKU the part is short of")
+    with_sku: str = Field(description="the replacement proposed")
+    qty: int = Field(description="the missing units (grams by weight), replaced one for one")
+    status: Literal["proposed", "approved", "declined", "withdrawn"]
+    decided_by: str = Field(
+        description="`channel` (the member answered), `preference` (the line's preference, "
+        "when no answer came in time), `order` (the part ended first); empty while proposed"
+    )
+    price_amount: int = Field(description="what the replacement costs the member, in fen")
+    refund_amount: int = Field(description="what went back to the member, in fen")
+
+
 class Order(Answer):
     order_id: str
     channel: str
@@ -133,6 +154,7 @@ class Order(Answer):
     payment: Payment | None = Field(description="the payment that paid it, or the latest tried")
     payments: list[Payment] = Field(description="every payment tried, oldest first")
     fulfilments: list[Part]
+    substitutions: list[Substitution] = Field(description="replacements proposed, and answers")
     refunds: list[Refund]
     timeline: list[TimelineEntry]
 
@@ -239,6 +261,7 @@ class CatalogItem(Answer):
     goods_class: Literal["A", "B"]
     sold_by: Literal["unit", "weight"] = Field(description="`weight`: every qty of it is in grams")
     barcode: str | None
+    plu: str | None = Field(description="sold by weight: its shelf scales' item code")
 
 
 class CatalogPage(Answer):

@@ -35,6 +35,7 @@ from api.routes import (
     catalog,
     codec,
     events,
+    fresh,
     health,
     logistics,
     members,
@@ -114,6 +115,7 @@ def create_app(
     for module in (
         orders,
         staff,
+        fresh,
         payments,
         logistics,
         quotes,

@@ -95,12 +95,27 @@ class SkuIn(Strict):
         ),
     ] = None
 
+    plu: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[0-9]{5}$",
+            description="sold by weight: the item code its shelf scales print in their labels "
+            "(EAN-13 `2K PPPPP VVVVV C`, see the fresh food guide)",
+        ),
+    ] = None
+
     @field_validator("barcode")
     @classmethod
     def _barcode(cls, code: str | None) -> str | None:
         if code is not None and not barcodes.is_valid(code):
             raise ValueError(f"{code} does not end in its check digit: copy it from the pack")
         return code
+
+    @model_validator(mode="after")
+    def _plu_for_weighed_goods(self) -> SkuIn:
+        if self.plu is not None and self.sold_by != "weight":
+            raise ValueError("plu is the scale code of goods sold by weight: set sold_by weight")
+        return self
 
 
 class StockIn(Strict):
@@ -255,12 +270,34 @@ class FulfilmentIn(Strict):
 
 class LineIn(Strict):
     sku: ClientId
-    qty: Qty
+    qty: Qty = Field(description="units; grams for an item sold by weight")
+
+
+class SubstituteSku(Strict):
+    sku: ClientId
+
+
+class OrderLineIn(LineIn):
+    substitution: Literal["none", "similar"] | SubstituteSku = Field(
+        "none",
+        description="if the store is short of it: `none` (refund the missing units), `similar` "
+        '(a replacement staff choose is fine), or `{"sku": ...}` (that one is fine)',
+    )
+
+
+class SubstitutionIn(Strict):
+    sku: ClientId = Field(description="the SKU the part is short of")
+    with_sku: ClientId = Field(description="the replacement")
+    qty: Qty = Field(description="the missing units (grams by weight), replaced one for one")
+
+
+class DecisionIn(Strict):
+    decision: Literal["approve", "decline"]
 
 
 class QuoteIn(Strict):
     member_phone: Annotated[str, Field(min_length=5, max_length=32)] | None = None
-    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     fulfilment: FulfilmentIn
     coupon_codes: list[ClientId] = Field(default_factory=list, max_length=20)
     points_to_redeem: Annotated[int, Field(ge=0, le=10**9)] = 0
@@ -284,8 +321,23 @@ class ReasonIn(Strict):
 
 
 class LinePickedIn(Strict):
-    sku: ClientId
-    qty: Annotated[int, Field(ge=0, le=100_000)]
+    sku: ClientId | None = Field(None, description="the SKU (or give its scale label's barcode)")
+    qty: Annotated[int, Field(ge=0, le=10**7)] | None = Field(
+        None, description="units picked (grams by weight)"
+    )
+    barcode: Annotated[str, Field(pattern=r"^2[12][0-9]{11}$")] | None = Field(
+        None,
+        description="a shelf scale's label (EAN-13 prefix 2): names the SKU by its plu and "
+        "carries the weight or the price; several labels of one SKU add up",
+    )
+
+    @model_validator(mode="after")
+    def _sku_or_label(self) -> LinePickedIn:
+        if self.barcode is None and (self.sku is None or self.qty is None):
+            raise ValueError("give sku and qty, or a scale label's barcode")
+        if self.barcode is not None and not barcodes.is_valid(self.barcode):
+            raise ValueError(f"{self.barcode} does not end in its check digit: scan it again")
+        return self
 
 
 class PickedIn(Strict):

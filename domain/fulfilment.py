@@ -158,6 +158,11 @@ def shortage(state: FulfilmentState) -> list[LineRequest]:
     ]
 
 
+def heaviest_pick(ordered_g: int) -> int:
+    """The most a weighed line may be picked at for `ordered_g` grams: 10 % over, at no charge."""
+    return ordered_g * 11 // 10
+
+
 def handed_lines(state: FulfilmentState) -> list[LineRequest]:
     """The units a part handed over (its picked quantities, or all of it when not short)."""
     return state.picked or state.lines

@@ -71,6 +71,9 @@ class OrderRequest:
     member_phone: str | None = None
     coupon_codes: list[str] = field(default_factory=list)
     points_to_redeem: int = 0
+    # what the member accepts for units the store is short of, per SKU: "similar" or
+    # "sku:<SKU>" (none listed: the missing units are refunded)
+    substitutions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,7 +84,8 @@ class AppliedPromotion:
 
 @dataclass
 class PricedLine:
-    """unit_price_amount x qty = discount_amount + points_amount + paid_amount."""
+    """subtotal_amount (unit_price_amount x qty) = discount_amount + points_amount + paid_amount.
+    A line sold by weight has its qty in grams and its unit price per kilogram."""
 
     sku: str
     qty: int
@@ -92,6 +96,19 @@ class PricedLine:
     category: str = ""
     points_amount: int = 0
     promotions: dict[str, int] = field(default_factory=dict)  # promotion id -> fen off
+    sold_by: str = "unit"  # unit | weight
+    substitutes: str = ""  # the SKU whose missing units it replaces (a substitution)
+
+    @property
+    def subtotal_amount(self) -> int:
+        return line_amount(self.unit_price_amount, self.qty, self.sold_by)
+
+
+def line_amount(price_amount: int, qty: int, sold_by: str = "unit") -> int:
+    """Price x quantity in fen: per unit, or per kilogram for `qty` grams (half a fen up)."""
+    if sold_by == "weight":
+        return (price_amount * qty + 500) // 1000
+    return price_amount * qty
 
 
 @dataclass

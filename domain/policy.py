@@ -11,6 +11,7 @@ ACCEPT_TIMEOUT_S = 600  # a store that does not accept in time loses the part
 PICKUP_EXPIRY_S = 3 * 24 * 3600  # an uncollected pickup goes back on the shelf
 DELIVERY_CONFIRM_S = 7 * 24 * 3600  # a shipment counts as delivered after this
 RETURN_WINDOW_S = 7 * 24 * 3600  # returns are taken this long after completion
+SUBSTITUTION_WAIT_S = 300  # a proposed replacement waits this long for the member's answer
 MIN_CREDIT_SCORE = 60  # stores below this score are not dispatched to
 PICKUP_ATTEMPTS = 5  # wrong pickup codes before a part locks
 PICKUP_LOCKOUT_S = 15 * 60  # how long a locked part refuses every code
@@ -28,3 +29,4 @@ class Timeouts:
     pickup_expiry_s: int = PICKUP_EXPIRY_S
     delivery_confirm_s: int = DELIVERY_CONFIRM_S
     return_window_s: int = RETURN_WINDOW_S
+    substitution_wait_s: int = SUBSTITUTION_WAIT_S

@@ -1,7 +1,7 @@
 """The pricing engine: list prices, member rights and every promotion, exact to the fen.
 
 Steps, each on the amounts left by the one before (see "Pricing rules" in the API contract):
-  1. line subtotal = unit price x qty
+  1. line subtotal = unit price x qty (sold by weight: price per kg x grams / 1000, to the fen)
   2. item promotions (percent_off, amount_off) on the lines in their scope
   3. the member's tier discount (tier_discount promotions scoped to that tier)
   4. order thresholds (threshold_amount_off, threshold_gift) on the eligible lines' amount
@@ -24,7 +24,14 @@ from datetime import datetime
 
 from domain.errors import InvalidRequest
 from domain.money import split_capped
-from domain.orders import AppliedPromotion, LineRequest, PricedLine, Pricing, merge_lines
+from domain.orders import (
+    AppliedPromotion,
+    LineRequest,
+    PricedLine,
+    Pricing,
+    line_amount,
+    merge_lines,
+)
 
 ITEM_KINDS = ("percent_off", "amount_off")
 
@@ -41,6 +48,10 @@ class CatalogItem:
     def grams(self, qty: int) -> int:
         """The weight of `qty` of it."""
         return qty if self.sold_by == "weight" else qty * self.weight_g
+
+    def amount(self, qty: int) -> int:
+        """The list price of `qty` of it (grams when sold by weight), in fen."""
+        return line_amount(self.price_amount, qty, self.sold_by)
 
 
 THRESHOLD_KINDS = ("threshold_amount_off", "threshold_gift")
@@ -143,9 +154,16 @@ def price(
     work = [
         _Line(
             PricedLine(
-                ln.sku, ln.qty, catalog[ln.sku].price_amount, 0, 0, False, catalog[ln.sku].category
+                ln.sku,
+                ln.qty,
+                catalog[ln.sku].price_amount,
+                0,
+                0,
+                False,
+                catalog[ln.sku].category,
+                sold_by=catalog[ln.sku].sold_by,
             ),
-            catalog[ln.sku].price_amount * ln.qty,
+            catalog[ln.sku].amount(ln.qty),
         )
         for ln in merged
     ]
@@ -335,7 +353,7 @@ def _summary(work: list[_Line], points: list[int], out: _Outcome) -> Pricing:
         ln = w.line
         ln.points_amount = pts
         ln.paid_amount = w.amount
-        ln.discount_amount = ln.unit_price_amount * ln.qty - w.amount - pts
+        ln.discount_amount = ln.subtotal_amount - w.amount - pts
         ln.promotions = w.given  # in the order the promotions were applied
         lines.append(ln)
     for gift in gifts:
@@ -344,7 +362,7 @@ def _summary(work: list[_Line], points: list[int], out: _Outcome) -> Pricing:
             same.qty += gift.qty
         else:
             lines.append(gift)
-    subtotal = sum(ln.unit_price_amount * ln.qty for ln in lines)
+    subtotal = sum(ln.subtotal_amount for ln in lines)
     payable = sum(ln.paid_amount for ln in lines)
     used = sum(points)
     return Pricing(

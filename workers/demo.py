@@ -220,7 +220,14 @@ SKUS: list[tuple[str, str, str, int, str]] = [
     ("OIL-5L", "Peanut oil 5 L", "grain_oil", 9990, "A"),
     ("NOODLES-1KG", "Dried noodles 1 kg", "grain_oil", 890, "B"),
     ("SOYSAUCE-500", "Light soy sauce 500 ml", "grain_oil", 1090, "B"),
+    # sold by weight: the price is per kilogram, quantities in grams
+    ("PORK-BELLY", "Pork belly (per kg)", "fresh_meat", 3980, "B"),
+    ("APPLE-LOOSE", "Loose Fuji apples (per kg)", "produce", 1280, "B"),
+    ("SALMON-FILLET", "Salmon fillet (per kg)", "seafood", 16800, "A"),
 ]
+
+# goods sold by weight, with the item code (plu) their shelf scales print in labels
+WEIGHED = {"PORK-BELLY": "00101", "APPLE-LOOSE": "00102", "SALMON-FILLET": "00103"}
 
 # bulky goods sold online from the central warehouse only (its execution system ships them)
 CENTRAL_ONLY = {"WATER-24"}
@@ -236,6 +243,8 @@ CATEGORY_WEIGHT_G = {
     "household": 800,
     "personal_care": 300,
     "grain_oil": 1000,
+    "fresh_meat": 1,
+    "seafood": 1,
 }
 WEIGHT_G = {
     "MILK-1L": 1050,
@@ -367,14 +376,22 @@ def seed_demo(engine: Engine, home: Path) -> bool:
         barcode = ean13(f"6970000{n + 1:05d}")  # the demo chain's own codes
         data = {"name": name, "category": category, "price_amount": price, "goods_class": cls}
         weight = WEIGHT_G.get(sku, CATEGORY_WEIGHT_G[category])
+        if sku in WEIGHED:  # a gram weighs a gram
+            data |= {"sold_by": "weight", "plu": WEIGHED[sku], "weight_g": 1}
+            catalog.put_sku(sku, data | {"barcode": None})
+            continue
         catalog.put_sku(sku, data | {"barcode": barcode, "weight_g": weight})
     inventory = InventoryRepository(engine)
     for lid, kind, *_ in LOCATIONS:
         for i, (sku, *_rest) in enumerate(SKUS):
             if sku in CENTRAL_ONLY and kind != "central_warehouse":
                 continue
+            grams = 1000 if sku in WEIGHED else 1  # weighed goods are counted in grams
             inventory.set_counted(
-                lid, sku, on_hand=_stock_level(kind, i), safety_stock=2 if kind == "store" else 0
+                lid,
+                sku,
+                on_hand=_stock_level(kind, i) * grams,
+                safety_stock=(2 if kind == "store" else 0) * grams,
             )
     members = MemberRepository(engine)
     for phone, name, tier, points, stored in MEMBERS:

@@ -21,6 +21,7 @@ from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
 from activities.repair import RepairActivities
 from activities.steps import StepRunner
+from activities.substitutions import SubstitutionActivities
 from adapters.catalog import CatalogRepository
 from adapters.db import make_engine
 from adapters.events import EventStore, set_outbox
@@ -103,11 +104,17 @@ def build_activities(
         PickupCodes(pickup_secret),
         first_party=list(first_party if first_party is not None else FIRST_PARTY_CHANNELS),
     )
+    substitutions = SubstitutionActivities(
+        catalog=CatalogRepository(engine),
+        inventory=InventoryRepository(engine),
+        read_model=read_model,
+    )
     each: list[Callable[..., Any]] = [
         *acts.all(),
         *payments.all(),
         *refunds.all(),
         *logistics.all(),
+        *substitutions.all(),
     ]
     return [*each, *repair.all(), *events.all(), StepRunner(each).run_steps]
 

@@ -186,5 +186,11 @@ class Dispatch:
         if short:
             await self.refunds.give_back(short, f"{run.fid} short picked", key=f"short-{run.fid}")
 
+    def sold_by_weight(self) -> set[str]:
+        return {ln.sku for ln in self.o.priced().lines if ln.sold_by == "weight"}
+
+    def awaiting_answer(self, fid: str) -> str | None:
+        return self.o.awaiting_answer(fid)
+
     async def part_left(self, run: PartRun) -> None:
         self.o.handed_over.add(run.fid)

@@ -76,6 +76,26 @@ class PartAction:
 
 
 @dataclass
+class SubstitutionRequest:
+    """Staff propose a replacement for units a part is short of (the API's body, with the
+    acting staff's location)."""
+
+    fulfilment_id: str
+    sku: str
+    with_sku: str
+    qty: int
+    location_id: str | None = None
+
+
+@dataclass
+class SubstitutionAnswer:
+    """The member's answer, through their channel."""
+
+    substitution_id: str
+    decision: str  # approve | decline
+
+
+@dataclass
 class ReturnRequest:
     lines: list[LineRequest]
     reason: str = ""

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.fulfilment import VERBS, FulfilmentState
     from domain.orders import require_distinct_skus
+    from domain.substitutions import Proposal
     from workflows import records
     from workflows.cancellation import Cancellation
     from workflows.completion import Completion
@@ -39,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         PaymentOpened,
         PaymentResult,
         ReturnRequest,
+        SubstitutionAnswer,
+        SubstitutionRequest,
         TrackingReport,
         WarehouseReport,
     )
@@ -49,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import OrderState
     from workflows.steps import run, run_all
     from workflows.submission import Submission
+    from workflows.substitutions import Substitutions
 
 
 @workflow.defn
@@ -63,6 +67,7 @@ class OrderWorkflow:
         self.dispatch = Dispatch(o, self.view, self.refunds, self._details)
         self.submission = Submission(o, self.view, self.payments, self.dispatch)
         self.completion = Completion(o, self.refunds)
+        self.substitutions = Substitutions(o, self.dispatch, self.refunds, self._details)
         self.cancellation = Cancellation(
             o,
             self.view,
@@ -221,6 +226,24 @@ class OrderWorkflow:
             type="invalid_transition",
             non_retryable=True,
         )
+
+    @workflow.update
+    async def propose_substitution(self, req: SubstitutionRequest) -> Proposal:
+        """Staff short of a line propose a replacement; the member's channel is told."""
+        return await self.substitutions.propose(req)
+
+    @propose_substitution.validator
+    def validate_propose_substitution(self, req: SubstitutionRequest) -> None:
+        self.substitutions.check(req)
+
+    @workflow.update
+    async def answer_substitution(self, answer: SubstitutionAnswer) -> Proposal:
+        """The member approves or declines a replacement; it is carried out before this ends."""
+        return await self.substitutions.answer(answer)
+
+    @answer_substitution.validator
+    def validate_answer_substitution(self, answer: SubstitutionAnswer) -> None:
+        self.substitutions.check_answer(answer)
 
     @workflow.signal
     async def warehouse_report(self, report: WarehouseReport) -> None:

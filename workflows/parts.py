@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         action_leading_to,
         already_applied,
         code_hash,
+        heaviest_pick,
         is_behind,
         next_state,
     )
@@ -56,6 +57,10 @@ class PartHost(Protocol):
     async def part_picked(self, run: PartRun) -> None: ...
 
     async def part_left(self, run: PartRun) -> None: ...
+
+    def sold_by_weight(self) -> set[str]: ...
+
+    def awaiting_answer(self, fid: str) -> str | None: ...
 
 
 # The timer each waiting status runs: (action when it fires, seconds, what Temporal UI calls it)
@@ -193,6 +198,13 @@ class PartRun:
             next_state(action.action, mode=self.state.mode, state=self.state.status)
             if action.action == "picked":
                 self._check_picked(action.lines)
+                waiting = self.host.awaiting_answer(self.fid)
+                if waiting is not None:
+                    raise InvalidTransition(
+                        f"substitution {waiting} waits for the member's answer: record the pick "
+                        "once it is answered (or its wait is over)",
+                        details={"action": "picked", "substitution_id": waiting},
+                    )
             if action.action == "pickup" and self._locked():
                 raise TooManyAttempts(
                     f"{PICKUP_ATTEMPTS} wrong pickup codes: this part refuses every code until "
@@ -205,13 +217,22 @@ class PartRun:
     def _check_picked(self, lines: list[LineRequest]) -> None:
         require_distinct_skus(ln.sku for ln in lines)
         ordered = {ln.sku: ln.qty for ln in self.state.lines}
+        weighed = self.host.sold_by_weight()
         for ln in lines:
             if ln.sku not in ordered:
                 raise InvalidRequest(
                     f"SKU {ln.sku} is not on this part: pick only the SKUs it lists",
                     details={"sku": ln.sku, "ordered": sorted(ordered)},
                 )
-            if not 0 <= ln.qty <= ordered[ln.sku]:
+            if ln.sku in weighed:
+                most = heaviest_pick(ordered[ln.sku])
+                if not 0 <= ln.qty <= most:
+                    raise InvalidRequest(
+                        f"{ln.qty} g of {ln.sku} picked for {ordered[ln.sku]} g ordered: more "
+                        f"than 10 % over; weigh out at most {most} g",
+                        details={"sku": ln.sku, "qty": ln.qty, "ordered": ordered[ln.sku]},
+                    )
+            elif not 0 <= ln.qty <= ordered[ln.sku]:
                 raise InvalidRequest(
                     f"{ln.qty} unit(s) of {ln.sku} picked, but only {ordered[ln.sku]} "
                     f"ordered: give a quantity from 0 to {ordered[ln.sku]}",
@@ -260,7 +281,17 @@ class PartRun:
         detail = f"{st.fulfilment_id} at {st.location_id}: {action.action}"
         if action.action == "picked":
             picked = {ln.sku: ln.qty for ln in action.lines}
-            st.picked = [LineRequest(sku=ln.sku, qty=picked.get(ln.sku, ln.qty)) for ln in st.lines]
+            over = [
+                f"{ln.sku} {picked[ln.sku]} g for {ln.qty} g"
+                for ln in st.lines
+                if picked.get(ln.sku, ln.qty) > ln.qty
+            ]
+            if over:  # a heavier weighed pick costs nothing more: it counts as what was ordered
+                detail += f"; weighed over, not charged: {', '.join(over)}"
+            st.picked = [
+                LineRequest(sku=ln.sku, qty=min(ln.qty, picked.get(ln.sku, ln.qty)))
+                for ln in st.lines
+            ]
             fields["lines"] = [
                 {"sku": ln.sku, "qty": ln.qty, "picked_qty": p.qty}
                 for ln, p in zip(st.lines, st.picked, strict=True)

@@ -45,6 +45,14 @@ class Refunds:
             return ""
         return await self._refund(self.o.paid, back, reason, key=key)
 
+    async def give_back_lines(self, back: list[RefundLine], reason: str, *, key: str) -> str:
+        """Give back what these lines say (worked out already, and on the ledger): its id, or
+        "" when it is nothing."""
+        back = [r for r in back if r.amount or r.points]
+        if not back or self.o.paid is None:
+            return ""
+        return await self._refund(self.o.paid, back, reason, key=key)
+
     async def give_back_payment(self, payment: c.PaymentRecord, reason: str) -> str:
         """All of a payment that should not have been taken (a success after the order was
         cancelled, or a second one). Its id, `R<order>-late-<payment>`, is how the read model

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import OrderRequest, PaymentRecord, PlannedPart, Pricing
     from domain.policy import Timeouts
     from domain.refunds import RefundLedger
+    from domain.substitutions import Proposal
     from workflows.messages import OrderAccepted
 
 
@@ -46,10 +47,23 @@ class OrderState:
     earned: int = 0  # points earned at completion
     earn_base: int = 0  # the paid amount they were earned on
     settled_party: str = ""
+    # replacements proposed for units the parts are short of, by id
+    substitutions: dict[str, Proposal] = field(default_factory=dict)
 
     @property
     def order_id(self) -> str:
         return self.request.order_id
+
+    def awaiting_answer(self, fid: str) -> str | None:
+        """The substitution of part `fid` that waits for the member's answer, if any."""
+        return next(
+            (
+                p.substitution_id
+                for p in self.substitutions.values()
+                if p.fulfilment_id == fid and p.status == "proposed"
+            ),
+            None,
+        )
 
     def priced(self) -> Pricing:
         assert self.pricing is not None, "the order is not priced yet"

@@ -24,9 +24,11 @@ from adapters.tokens import Principal
 from api.console.attempts import Attempts
 from api.console.i18n import LANGS, translator
 from api.deps import Services, services
+from api.routes.fresh import propose
 from api.routes.staff import act
-from domain.errors import DomainError
-from domain.fulfilment import code_hash
+from api.schemas import SubstitutionIn
+from domain.errors import DomainError, InvalidRequest
+from domain.fulfilment import code_hash, heaviest_pick
 from domain.orders import LineRequest
 from domain.policy import PICKUP_ATTEMPTS, PICKUP_LOCKOUT_S
 from domain.refunds import unit_share
@@ -318,10 +320,14 @@ def worklist_fragment(
 
 
 def _part(svc: Services, who: ConsoleUser, fid: str) -> dict[str, Any]:
-    """A part the signed-in person may work on (another location's is `not found`)."""
+    """A part the signed-in person may work on (another location's is `not found`); each line
+    with the most it may be picked at (10 % over a weighed line's grams)."""
     part = svc.read_model.console_part(fid)
     if part is None or (who.role == "staff" and part["location_id"] != who.location_id):
         raise Refused(404, "not_found")
+    for ln in part["lines"]:
+        ln["weighed"] = ln.get("sold_by") == "weight"
+        ln["most"] = heaviest_pick(ln["qty"]) if ln["weighed"] else ln["qty"]
     return part
 
 
@@ -388,12 +394,17 @@ def _pick_form(
     """The picking page: what the scan box recognises is each line's SKU and barcode."""
     codes = {ln["sku"].upper(): ln["sku"] for ln in part["lines"]}
     codes |= {ln["barcode"]: ln["sku"] for ln in part["lines"] if ln.get("barcode")}
+    svc: Services = request.app.state.services
+    view = svc.read_model.order_view(part["order_id"]) or {}
+    subs = [x for x in view.get("substitutions", []) if x["fulfilment_id"] == part["fulfilment_id"]]
     return render(
         request,
         "pick.html",
         who,
         status,
         part=part,
+        substitutions=subs,
+        waiting=any(x["status"] == "proposed" for x in subs),
         codes_json=json.dumps(codes),
         back=_back(request, who, part),
         here=f"/console/parts/{part['fulfilment_id']}/pick",
@@ -407,14 +418,11 @@ async def picked(
 ) -> Response:
     form = await check_form(request, who)
     part = await run_in_threadpool(_part, svc, who, fid)
-    counts = {}
-    for ln in part["lines"]:
-        try:
-            n = int(str(form.get(f"qty-{ln['sku']}", "0")))
-        except ValueError:
-            n = 0
-        counts[ln["sku"]] = max(0, min(ln["qty"], n))
-    short = [ln | {"short": ln["qty"] - counts[ln["sku"]]} for ln in part["lines"]]
+    counts = {
+        ln["sku"]: max(0, min(ln["most"], _number(form, f"qty-{ln['sku']}")))
+        for ln in part["lines"]
+    }
+    short = [ln | {"short": max(0, ln["qty"] - counts[ln["sku"]])} for ln in part["lines"]]
     short = [ln for ln in short if ln["short"] > 0]
     refunds = await run_in_threadpool(_shortage_refunds, svc, part["order_id"], short)
     if short and not form.get("confirm_short"):
@@ -426,6 +434,38 @@ async def picked(
     await _act(svc, who, fid, StaffAction(action="picked", lines=lines))
     refund = str(sum(refunds.values())) if short else "0"
     return RedirectResponse(_back(request, who, part, done="picked", refund=refund), 303)
+
+
+def _number(form: dict[str, Any], name: str) -> int:
+    """A whole number typed in a form (0 when it is not one)."""
+    try:
+        return int(str(form.get(name) or "0"))
+    except ValueError:
+        return 0
+
+
+@router.post("/parts/{fid}/substitute", response_class=HTMLResponse)
+async def substitute(
+    fid: str, request: Request, who: ConsoleUser = Depends(user), svc: Services = Depends(services)
+) -> Response:
+    """Staff short of a line propose a replacement; the member's channel is asked."""
+    form = await check_form(request, who)
+    part = await run_in_threadpool(_part, svc, who, fid)
+    sku = str(form.get("sku") or "")
+    line = next((ln for ln in part["lines"] if ln["sku"] == sku), None)
+    with_sku = str(form.get("with_sku") or "").strip().upper()[:64]
+    qty = _number(form, "qty")
+    if line is None or not with_sku or not 1 <= qty <= line["qty"]:
+        raise Problem(
+            InvalidRequest("name the replacement's SKU and how many are missing (1 or more)")
+        )
+    body = SubstitutionIn(sku=sku, with_sku=with_sku, qty=qty)
+    try:
+        await propose(fid, body, principal(who), svc)
+    except DomainError as err:
+        raise Problem(err) from None
+    here = f"/console/parts/{fid}/pick?{urlencode({'lang': lang_of(request)})}"
+    return RedirectResponse(here, status_code=303)
 
 
 def _shortage_refunds(svc: Services, order_id: str, short: list[dict[str, Any]]) -> dict[str, int]:

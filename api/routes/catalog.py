@@ -23,8 +23,9 @@ def item_view(row: Sku) -> dict[str, Any]:
         "category": row.category,
         "price_amount": row.price_amount,
         "goods_class": row.goods_class,
-        "sold_by": getattr(row, "sold_by", "unit"),
+        "sold_by": row.sold_by,
         "barcode": row.barcode,
+        "plu": row.plu,
     }
 
 

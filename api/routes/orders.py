@@ -111,6 +111,13 @@ def order_request(svc: Services, body: OrderIn, *, channel: str, order_id: str) 
         member_phone=normalise_phone(body.member_phone) if body.member_phone else None,
         coupon_codes=list(dict.fromkeys(body.coupon_codes)),
         points_to_redeem=body.points_to_redeem,
+        substitutions={
+            ln.sku: ln.substitution
+            if isinstance(ln.substitution, str)
+            else f"sku:{ln.substitution.sku}"
+            for ln in body.lines
+            if ln.substitution != "none"
+        },
     )
 
 

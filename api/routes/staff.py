@@ -15,10 +15,10 @@ from adapters.tokens import Principal
 from api import answers
 from api.deps import Services, caller, location_scope, services
 from api.errors import refusal
+from api.routes.fresh import picked_lines
 from api.schemas import ClientId, FulfilmentStatusFilter, PickedIn, PickupIn, ReasonIn, ShipIn
 from domain.errors import InvalidTransition, NotFound
 from domain.fulfilment import VERBS, FulfilmentState, already_applied
-from domain.orders import LineRequest, require_distinct_skus
 from workflows.messages import PartAction, StaffAction, order_workflow_id
 from workflows.order import OrderWorkflow
 
@@ -122,9 +122,9 @@ async def picked(
 ) -> dict[str, Any]:
     """What was picked. Fewer units than ordered is a shortage: the missing units are refunded at
     once. A pickup part becomes `ready_for_pickup` (the member's code is made), a delivery
-    part `picked`."""
-    require_distinct_skus(ln.sku for ln in body.lines)
-    lines = [LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines]
+    part `picked`. Goods sold by weight are picked in grams (up to 10 % over the ordered
+    weight, at no charge), counted or read from shelf scales' labels (`barcode`)."""
+    lines = await run_in_threadpool(picked_lines, svc, body.lines)
     return await act(svc, p, fulfilment_id, StaffAction(action="picked", lines=lines))
 
 

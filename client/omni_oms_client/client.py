@@ -258,6 +258,14 @@ class OmsClient:
             if not page["events"]:
                 time.sleep(poll_s)
 
+    @operation("POST /v1/orders/{order_id}/substitutions/{substitution_id}")
+    def answer_substitution(
+        self, order_id: str, substitution_id: str, decision: Literal["approve", "decline"]
+    ) -> t.Substitution:
+        """The member's answer to a replacement the store proposed (`substitution.proposed`)."""
+        path = f"/v1/orders/{order_id}/substitutions/{substitution_id}"
+        return cast(t.Substitution, self._call("POST", path, json={"decision": decision}))
+
     # --- the simulated payment gateway (dev stack; an admin token) -------------------------
 
     @operation("POST /v1/sim/payments/{payment_id}")
@@ -321,6 +329,16 @@ class OmsClient:
     @operation("POST /v1/fulfilments/{fulfilment_id}/deliver")
     def deliver(self, fulfilment_id: str) -> t.StaffPart:
         return self._act(fulfilment_id, "deliver")
+
+    @operation("POST /v1/fulfilments/{fulfilment_id}/substitutions")
+    def propose_substitution(
+        self, fulfilment_id: str, sku: str, with_sku: str, qty: int
+    ) -> t.Substitution:
+        """Short of `qty` of `sku` while picking: propose `with_sku` instead (the member's
+        channel is asked)."""
+        body = {"sku": sku, "with_sku": with_sku, "qty": qty}
+        path = f"/v1/fulfilments/{fulfilment_id}/substitutions"
+        return cast(t.Substitution, self._call("POST", path, json=body))
 
     @operation("POST /v1/fulfilments/{fulfilment_id}/pickup")
     def pickup(self, fulfilment_id: str, code: str) -> t.StaffPart:

@@ -21,6 +21,7 @@ __all__ = [
     "Coupon",
     "CouponIn",
     "CourierSimIn",
+    "DecisionIn",
     "Deliveries",
     "Delivery",
     "ErrorDetail",
@@ -48,6 +49,7 @@ __all__ = [
     "OpenedPayment",
     "Order",
     "OrderIn",
+    "OrderLineIn",
     "OrderPage",
     "OrderPaidAgain",
     "OrderSettlement",
@@ -103,6 +105,9 @@ __all__ = [
     "StockIn",
     "StockLevel",
     "StockView",
+    "SubstituteSku",
+    "Substitution",
+    "SubstitutionIn",
     "TimelineEntry",
     "TokenIn",
     "TokenSeen",
@@ -170,6 +175,7 @@ class CatalogItem(TypedDict):
     goods_class: Literal["A", "B"]
     sold_by: Literal["unit", "weight"]
     barcode: str | None
+    plu: str | None
 
 
 class CatalogPage(TypedDict):
@@ -235,6 +241,10 @@ class CourierSimIn(TypedDict):
     event: Literal["in_transit", "delivered", "failed"]
 
 
+class DecisionIn(TypedDict):
+    decision: Literal["approve", "decline"]
+
+
 class Deliveries(TypedDict):
     deliveries: list[Delivery]
 
@@ -295,8 +305,9 @@ class LineIn(TypedDict):
 
 
 class LinePickedIn(TypedDict):
-    sku: str
-    qty: int
+    sku: NotRequired[str | None]
+    qty: NotRequired[int | None]
+    barcode: NotRequired[str | None]
 
 
 class Location(TypedDict):
@@ -433,19 +444,26 @@ class Order(TypedDict):
     payment: Payment | None
     payments: list[Payment]
     fulfilments: list[Part]
+    substitutions: list[Substitution]
     refunds: list[Refund]
     timeline: list[TimelineEntry]
 
 
 class OrderIn(TypedDict):
     member_phone: NotRequired[str | None]
-    lines: list[LineIn]
+    lines: list[OrderLineIn]
     fulfilment: FulfilmentIn
     coupon_codes: NotRequired[list[str]]
     points_to_redeem: NotRequired[int]
     payment_method: Literal["wechat", "alipay", "card", "stored_value", "cash"]
     channel: NotRequired[str | None]
     channel_order_id: str
+
+
+class OrderLineIn(TypedDict):
+    sku: str
+    qty: int
+    substitution: NotRequired[Literal["none", "similar"] | SubstituteSku]
 
 
 class OrderPage(TypedDict):
@@ -464,6 +482,7 @@ class OrderPaidAgain(TypedDict):
     payment: Payment | None
     payments: list[Payment]
     fulfilments: list[Part]
+    substitutions: list[Substitution]
     refunds: list[Refund]
     timeline: list[TimelineEntry]
     opened: OpenedPayment
@@ -554,6 +573,8 @@ class PricedLine(TypedDict):
     gift: bool
     points_amount: int
     promotions: list[PromotionAmount]
+    sold_by: Literal["unit", "weight"]
+    substitutes: str | None
 
 
 class Pricing(TypedDict):
@@ -631,7 +652,7 @@ class Quote(TypedDict):
 
 class QuoteIn(TypedDict):
     member_phone: NotRequired[str | None]
-    lines: list[LineIn]
+    lines: list[OrderLineIn]
     fulfilment: FulfilmentIn
     coupon_codes: NotRequired[list[str]]
     points_to_redeem: NotRequired[int]
@@ -807,6 +828,7 @@ class Sku(TypedDict):
     barcode: NotRequired[str | None]
     sold_by: NotRequired[str]
     weight_g: NotRequired[int]
+    plu: NotRequired[str | None]
     updated_at: NotRequired[str]
 
 
@@ -818,6 +840,7 @@ class SkuIn(TypedDict):
     sold_by: NotRequired[Literal["unit", "weight"]]
     weight_g: NotRequired[int]
     barcode: NotRequired[str | None]
+    plu: NotRequired[str | None]
 
 
 class StaffAccount(TypedDict):
@@ -888,6 +911,28 @@ class StockView(TypedDict):
     available: int
     sold_out: bool
     locations: list[LocationStock]
+
+
+class SubstituteSku(TypedDict):
+    sku: str
+
+
+class Substitution(TypedDict):
+    substitution_id: str
+    fulfilment_id: str
+    sku: str
+    with_sku: str
+    qty: int
+    status: Literal["proposed", "approved", "declined", "withdrawn"]
+    decided_by: str
+    price_amount: int
+    refund_amount: int
+
+
+class SubstitutionIn(TypedDict):
+    sku: str
+    with_sku: str
+    qty: int
 
 
 class TimelineEntry(TypedDict):

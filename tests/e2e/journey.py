@@ -243,7 +243,7 @@ def walk(
         body={"keep": "existing"},
     )
     pickup = {"mode": "pickup", "location_id": loc}
-    lines = [{"sku": sku, "qty": 2}]
+    lines = [{"sku": sku, "qty": 2, "substitution": "similar"}]
     post(
         "/v1/quotes",
         "channel",
@@ -282,11 +282,37 @@ def walk(
     )
     part = {"fulfilment_id": fid}
     post("/v1/fulfilments/{fulfilment_id}/accept", "store", params=part)
+    # One tin is missing from the shelf: the store proposes matcha instead, the member approves.
+    matcha = f"MATCHA-{run}"
+    put(
+        "/v1/admin/skus/{sku}",
+        "admin",
+        params={"sku": matcha},
+        body={"name": "Matcha tin 100 g", "category": "drinks", "price_amount": 6800},
+    )
+    put(
+        "/v1/admin/stock/{location_id}/{sku}",
+        "admin",
+        params={"location_id": loc, "sku": matcha},
+        body={"on_hand": 10, "safety_stock": 0},
+    )
+    proposal = post(
+        "/v1/fulfilments/{fulfilment_id}/substitutions",
+        "store",
+        params=part,
+        body={"sku": sku, "with_sku": matcha, "qty": 1},
+    )
+    post(
+        "/v1/orders/{order_id}/substitutions/{substitution_id}",
+        "channel",
+        params={"order_id": oid, "substitution_id": proposal["substitution_id"]},
+        body={"decision": "approve"},
+    )
     post(
         "/v1/fulfilments/{fulfilment_id}/picked",
         "store",
         params=part,
-        body={"lines": [{"sku": sku, "qty": 2}]},
+        body={"lines": [{"sku": sku, "qty": 1}, {"sku": matcha, "qty": 1}]},
     )
     code = wait(lambda: _code(j, oid))
     post("/v1/fulfilments/{fulfilment_id}/pickup", "store", params=part, body={"code": code})

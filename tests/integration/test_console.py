@@ -154,7 +154,10 @@ async def pickup_order(site: Stack, loc: str, sku: str, sku2: str) -> dict[str, 
     return r.json()  # type: ignore[no-any-return]
 
 
-async def delivery_order(site: Stack, sku: str) -> dict[str, Any]:
+async def member_order(
+    site: Stack, lines: list[dict[str, Any]], fulfilment: dict[str, Any]
+) -> dict[str, Any]:
+    """An app member's order, paid from stored value."""
     app = await site.token(role="channel", channel="app")
     from tests.integration.test_cancel_and_refunds import member_with_balance
 
@@ -166,12 +169,19 @@ async def delivery_order(site: Stack, sku: str) -> dict[str, Any]:
             "channel_order_id": uid(),
             "payment_method": "stored_value",
             "member_phone": member["phone"],
-            "lines": [{"sku": sku, "qty": 1}],
-            "fulfilment": {"mode": "delivery", "address": HZ_ADDRESS | {"line1": "8 Hubin Rd"}},
+            "lines": lines,
+            "fulfilment": fulfilment,
         },
     )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+async def delivery_order(site: Stack, sku: str) -> dict[str, Any]:
+    address = HZ_ADDRESS | {"line1": "8 Hubin Rd"}
+    return await member_order(
+        site, [{"sku": sku, "qty": 1}], {"mode": "delivery", "address": address}
+    )
 
 
 async def test_staff_take_a_pickup_from_arrival_to_hand_over_with_a_scanner_and_a_shortage(
@@ -237,6 +247,71 @@ async def test_staff_take_a_pickup_from_arrival_to_hand_over_with_a_scanner_and_
     await page.click("[data-testid=confirm-handover]")
     await page.wait_for_selector("[data-testid=handed-over]")
     await wait_for_status(site, pos, second["order_id"], "completed")
+
+
+async def test_staff_weigh_fresh_food_with_scale_labels_and_ask_for_a_replacement(
+    site: Stack, browser: Browser, shots: Path
+) -> None:
+    from domain.barcodes import scale_code
+    from tests import factories as f
+
+    loc, milk, other, username = await store(site)
+    plu = f"{zlib.crc32(loc.encode()) % 100_000:05d}"
+    pork = f.sku(site.engine, price=3980, category="fresh", sold_by="weight", plu=plu)
+    f.stock(site.engine, loc, pork, 20_000)
+    order = await member_order(
+        site,
+        [{"sku": pork, "qty": 1000}, {"sku": milk, "qty": 1}],
+        {"mode": "pickup", "location_id": loc},
+    )
+    app = await site.token(role="channel", channel="app")
+    fid = order["fulfilments"][0]["fulfilment_id"]
+    page = await signed_in(browser, site, username=username, password="correct horse")
+    await page.wait_for_selector(f"[data-testid=accept-{fid}]", timeout=10_000)
+    await page.click(f"[data-testid=accept-{fid}]")
+    await page.click(f"[data-testid=pick-{fid}]")
+    await page.wait_for_selector("[data-testid=scan]")
+    # The milk is gone from the shelf: ask the member about the yoghurt instead.
+    await page.click("[data-testid=propose-substitution] summary")
+    await page.select_option("[data-testid=substitute-sku]", milk)
+    await page.fill("[data-testid=substitute-with]", other)
+    await page.fill("[data-testid=substitute-qty]", "1")
+    assert await submitted(page, "[data-testid=confirm-substitute]") == 200
+    assert await page.is_visible("[data-testid=waiting-answer]")
+    await snap(page, shots, "substitution")
+    sid = f"{fid}-S1"
+    r = await site.http.post(
+        f"/v1/orders/{order['order_id']}/substitutions/{sid}",
+        headers=app,
+        json={"decision": "approve"},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    await page.reload()
+    assert await page.get_attribute(f"[data-testid=substitution-{sid}]", "data-status") == (
+        "approved"
+    )
+    scan = page.locator("[data-testid=scan]")
+    for code in (scale_code(plu, grams=600), scale_code(plu, price_amount=1074), other):
+        await scan.fill(code)  # two labels off the scale (600 g, then 10.74 yuan = 270 g)
+        await scan.press("Enter")
+    assert await page.input_value(f"[data-testid=qty-{pork}]") == "870"
+    assert await page.input_value(f"[data-testid=qty-{other}]") == "1"
+    await snap(page, shots, "pick-weighed")
+    await page.click("[data-testid=confirm-pick]")
+    await page.wait_for_selector("[data-testid=shortage]")  # 130 g short
+    await page.click("[data-testid=confirm-short]")
+    await page.wait_for_selector("[data-testid=notice]")
+    view = (await site.http.get(f"/v1/orders/{order['order_id']}", headers=app)).json()
+    assert view["fulfilments"][0]["lines"] == [
+        {"sku": pork, "qty": 1000, "picked_qty": 870},
+        {"sku": other, "qty": 1, "picked_qty": 1},
+    ]
+    paid = {ln["sku"]: ln["paid_amount"] for ln in view["pricing"]["lines"]}
+    # the yoghurt costs 5.00 less than the milk it replaces; 130 g of pork were short
+    assert [x["amount"] for x in view["refunds"]] == [
+        paid[milk] - 500,
+        paid[pork] * 130 // 1000,
+    ]
 
 
 async def test_staff_ship_a_delivery_alone_and_two_at_once_and_print_their_slips(

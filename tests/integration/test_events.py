@@ -84,6 +84,7 @@ LIFECYCLE = [
     "order.paid",
     "fulfilment.dispatched",
     "fulfilment.accepted",
+    "fulfilment.picked",
     "fulfilment.ready_for_pickup",
     "fulfilment.picked_up",
     "order.completed",

@@ -15,6 +15,24 @@
   // What the box recognises: a line's SKU (as typed) or its barcode (as a scanner types it).
   function codeOf(text) { return text.trim().toUpperCase(); }
 
+  // A shelf scale's label: EAN-13 "2 K PPPPP VVVVV C", K 1: V is grams, K 2: V is the price in
+  // fen; PPPPP is the item's scale code (plu). Its check digit must hold.
+  function scaleLabel(code) {
+    if (!/^2[12][0-9]{11}$/.test(code)) return null;
+    var sum = 0;
+    for (var i = 0; i < 12; i++) sum += parseInt(code[11 - i], 10) * (i % 2 === 0 ? 3 : 1);
+    if ((10 - sum % 10) % 10 !== parseInt(code[12], 10)) return null;
+    return { plu: code.substr(2, 5), grams: code[1] === "1", value: parseInt(code.substr(7, 5), 10) };
+  }
+
+  function addWeight(row, label) {
+    var input = qtyInput(row), price = parseInt(row.dataset.price || "0", 10);
+    var grams = label.grams ? label.value : (price ? Math.round(label.value * 1000 / price) : 0);
+    var max = parseInt(input.max, 10), value = parseInt(input.value || "0", 10) + grams;
+    input.value = String(Math.max(0, Math.min(max, value)));
+    row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash");
+  }
+
   function setUpPicking() {
     var scan = document.getElementById("scan");
     if (!scan) return;
@@ -23,9 +41,11 @@
     scan.addEventListener("keydown", function (e) {
       if (e.key !== "Enter") return;
       e.preventDefault();
-      var code = codeOf(scan.value), sku = codes[code];
+      var code = codeOf(scan.value), sku = codes[code], label = sku ? null : scaleLabel(code);
       var row = sku && document.querySelector('tr[data-sku="' + sku + '"]');
-      if (row) { bump(row, 1); note.hidden = true; }
+      var weighed = label && document.querySelector('tr[data-plu="' + label.plu + '"]');
+      if (weighed) { addWeight(weighed, label); note.hidden = true; }
+      else if (row) { bump(row, 1); note.hidden = true; }
       else if (code) { note.textContent = note.dataset.unknown.replace("{code}", code); note.hidden = false; }
       scan.value = "";
     });
