@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.changes import Hold
 from domain.fulfilment import RecordedOrder
 from domain.orders import (
     Address,
@@ -331,3 +332,49 @@ class SubstitutionRecord:
     new_line: PricedLine | None = None
     pricing: Pricing | None = None
     parts: list[PlannedPart] | None = None
+
+
+@dataclass
+class ChangeRequest:
+    """An order as the member now wants it, against the parts it has open."""
+
+    request: OrderRequest  # the new lines and fulfilment, the rest as placed
+    change_id: str  # E1, E2, ...: the change's number on the order
+    at: datetime
+    open_parts: list[PlannedPart]
+    member_id: str | None
+    min_credit_score: int = MIN_CREDIT_SCORE
+
+
+@dataclass
+class PreparedChange:
+    """The change priced and planned, and its increases held (nothing else moved yet)."""
+
+    pricing: Pricing
+    parts: list[PlannedPart]
+    kept: list[str]
+    dropped: list[str]
+    added: list[str]
+    increases: list[Hold]
+    decreases: list[Hold]
+    coupon_promotions: list[str] = field(default_factory=list)  # what the order's coupons give
+
+
+@dataclass
+class HoldsMove:
+    order_id: str
+    change_id: str
+    holds: list[Hold]
+    kind: str  # change: a standing change's decreases; undo: an undone change's increases
+
+
+@dataclass
+class ChangeRecord:
+    """A change into the read model: the order as it now is, and what the timeline says."""
+
+    request: OrderRequest
+    change_id: str
+    pricing: Pricing
+    parts: list[PlannedPart]
+    added: list[PlannedPart]
+    detail: str

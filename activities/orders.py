@@ -18,10 +18,11 @@ from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settlement import SettlementLedger
+from domain.changes import replan
 from domain.errors import DomainError, InsufficientStock
 from domain.fulfilment import FulfilmentState
 from domain.orders import LineRequest, PlannedPart
-from domain.pricing import CatalogItem
+from domain.pricing import CatalogItem, order_lines, without_gifts
 from domain.routing import RoutingInput, plan_fulfilments
 
 RESERVE_ATTEMPTS = 5
@@ -55,6 +56,9 @@ class OrderActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.prepare_order,
+            self.prepare_change,
+            self.let_go,
+            self.record_change,
             self.reserve_again,
             self.record_order,
             self.record_parts,
@@ -137,38 +141,124 @@ class OrderActivities:
     def _plan_and_reserve(
         self, plan: c.PlanRequest, lines: list[LineRequest], known: dict[str, CatalogItem]
     ) -> list[PlannedPart]:
-        req = plan.request
         day = date.fromisoformat(plan.day)
-        skus = sorted({ln.sku for ln in lines})
-        missing = [sku for sku in skus if sku not in known]  # gifts the price added, say
-        items = (known | self.catalog.catalog_items(missing)) if missing else known
-        channel_rule = self.catalog.channel_rule(req.channel)
         for _ in range(RESERVE_ATTEMPTS):
-            snap = self.inventory.snapshot(skus, day=day)
-            parts = plan_fulfilments(
-                RoutingInput(
-                    lines=lines,
-                    mode=req.fulfilment.mode,
-                    address=req.fulfilment.address,
-                    pickup_location_id=req.fulfilment.location_id,
-                    sites=snap.sites,
-                    available=snap.available,
-                    goods_class={s: i.goods_class for s, i in items.items()},
-                    min_credit_score=plan.min_credit_score,
-                    excluded=frozenset(plan.excluded),
-                    channel_rule=channel_rule,
-                ),
-                id_prefix=plan.id_prefix or f"{req.order_id}-F",
-            )
-            parts = self.catalog.assign_logistics(
-                parts, channel=req.channel, address=req.fulfilment.address, items=items
-            )
-            if self.inventory.reserve(req.order_id, parts, day=day):
+            parts = self._plan(plan, lines, known)
+            if self.inventory.reserve(plan.request.order_id, parts, day=day):
                 return parts
         raise InsufficientStock(
             "stock kept changing while reserving: submit the order again",
-            details={"skus": skus},
+            details={"skus": sorted({ln.sku for ln in lines})},
         )
+
+    def _plan(
+        self,
+        plan: c.PlanRequest,
+        lines: list[LineRequest],
+        known: dict[str, CatalogItem],
+        held: dict[tuple[str, str], int] | None = None,
+    ) -> list[PlannedPart]:
+        """The split on a fresh snapshot of the stock (with what `held` counts as available
+        again: an order's own reservations when it changes), each part with its logistics."""
+        req = plan.request
+        skus = sorted({ln.sku for ln in lines})
+        missing = [sku for sku in skus if sku not in known]  # gifts the price added, say
+        items = (known | self.catalog.catalog_items(missing)) if missing else known
+        snap = self.inventory.snapshot(skus, day=date.fromisoformat(plan.day))
+        available = snap.available
+        if held:
+            available = dict(available)
+            for key, qty in held.items():
+                if key[1] in skus:
+                    available[key] = available.get(key, 0) + qty
+        parts = plan_fulfilments(
+            RoutingInput(
+                lines=lines,
+                mode=req.fulfilment.mode,
+                address=req.fulfilment.address,
+                pickup_location_id=req.fulfilment.location_id,
+                sites=snap.sites,
+                available=available,
+                goods_class={s: i.goods_class for s, i in items.items()},
+                min_credit_score=plan.min_credit_score,
+                excluded=frozenset(plan.excluded),
+                channel_rule=self.catalog.channel_rule(req.channel),
+            ),
+            id_prefix=plan.id_prefix or f"{req.order_id}-F",
+        )
+        return self.catalog.assign_logistics(
+            parts, channel=req.channel, address=req.fulfilment.address, items=items
+        )
+
+    @activity.defn
+    def prepare_change(self, ch: c.ChangeRequest) -> c.PreparedChange:
+        """An order change priced as a new order would be (its coupons as held, its points
+        kept), planned afresh on the stock its own open parts hold counted as available, set
+        against those parts, and its increases held; InsufficientStock (nothing held) when it
+        cannot be served."""
+        req = ch.request
+        try:
+            if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
+                self.catalog.require_pickup(req.fulfilment.location_id, channel=req.channel)
+            member = self.members.get(ch.member_id) if ch.member_id else None
+            items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
+            coupons = self.pricing.coupons.promotions_of(req.coupon_codes)
+            pricing = self.pricing.quote_for(req, member, at=ch.at, items=items, coupons=coupons)
+        except DomainError as err:
+            raise business_error(err) from err
+        plan = c.PlanRequest(
+            req,
+            ch.at.date().isoformat(),
+            ch.min_credit_score,
+            lines=order_lines(pricing),
+            id_prefix=f"{req.order_id}-{ch.change_id}",
+        )
+        held: dict[tuple[str, str], int] = {}
+        for part in ch.open_parts:
+            for ln in part.lines:
+                key = (part.location_id, ln.sku)
+                held[key] = held.get(key, 0) + ln.qty
+        lines = plan.lines or req.lines
+        gifts = {ln.sku for ln in pricing.lines if ln.gift} - {ln.sku for ln in req.lines}
+        for _ in range(RESERVE_ATTEMPTS):
+            try:
+                parts = self._plan(plan, lines, items, held)
+            except InsufficientStock as err:
+                short = set(err.details.get("skus", []))
+                if not short or not short <= gifts:
+                    raise business_error(err) from err
+                # gifts out of stock: the change goes on without them, as an order would
+                lines = [ln for ln in lines if ln.sku not in short]
+                pricing, gifts = without_gifts(pricing, short), gifts - short
+                continue
+            except DomainError as err:
+                raise business_error(err) from err
+            moves = replan(ch.open_parts, parts)
+            if self.inventory.hold(req.order_id, ch.change_id, moves.increases):
+                return c.PreparedChange(
+                    pricing,
+                    moves.parts,
+                    moves.kept,
+                    moves.dropped,
+                    moves.added,
+                    moves.increases,
+                    moves.decreases,
+                    sorted(coupons),
+                )
+        raise business_error(
+            InsufficientStock(
+                "stock kept changing while reserving: send the change again",
+                details={"skus": sorted({ln.sku for ln in lines})},
+            )
+        )
+
+    @activity.defn
+    def let_go(self, move: c.HoldsMove) -> None:
+        self.inventory.let_go(move.order_id, move.change_id, move.holds, kind=move.kind)
+
+    @activity.defn
+    def record_change(self, rec: c.ChangeRecord) -> None:
+        self.read_model.record_change(rec.request, rec.pricing, rec.parts, rec.added, rec.detail)
 
     @activity.defn
     def record_order(self, rec: c.RecordOrder) -> str | None:
@@ -252,10 +342,10 @@ class OrderActivities:
 
     @activity.defn
     def pay_stored_value(self, pay: c.StoredValuePayment) -> None:
+        first = pay.payment_id in ("", f"P{pay.order_id[1:]}")  # the order's own payment
+        key = f"pay:{pay.order_id}" if first else f"pay:{pay.payment_id}"
         try:
-            self.members.pay_stored_value(
-                pay.member_id, pay.amount, key=f"pay:{pay.order_id}", order_id=pay.order_id
-            )
+            self.members.pay_stored_value(pay.member_id, pay.amount, key=key, order_id=pay.order_id)
         except DomainError as err:
             raise business_error(err) from err
 

@@ -80,6 +80,7 @@ PART_EVENTS = {  # a part's status -> its event
 TYPES = sorted(
     {
         "order.created",
+        "order.changed",
         *ORDER_EVENTS.values(),
         *PART_EVENTS.values(),
         "refund.succeeded",

@@ -16,6 +16,7 @@ from adapters.catalog import site_of
 from adapters.db import read_scope, session_scope
 from adapters.events import touch_stock
 from adapters.tables import DailyDispatch, Location, Stock, StockMovement
+from domain.changes import Hold
 from domain.orders import PlannedPart
 from domain.routing import Site
 
@@ -189,20 +190,9 @@ class InventoryRepository:
                     continue
                 done.add(key)
                 touched.add(location_id)
-                if not _take(s, location_id, sku, qty):
+                if not self._reserve_row(s, location_id, sku, qty, key, order_id, fulfilment_id):
                     s.rollback()
                     return False
-                s.add(
-                    self._movement(
-                        "reserve",
-                        location_id,
-                        sku,
-                        reserved_delta=qty,
-                        key=key,
-                        order_id=order_id,
-                        fulfilment_id=fulfilment_id,
-                    )
-                )
             for location_id in sorted(touched):
                 self._count_dispatch(s, location_id, day)
             touch_stock(s, {(loc, sku) for loc, sku, _, _ in todo})
@@ -257,6 +247,72 @@ class InventoryRepository:
                 )
             touch_stock(s, {(location_id, r[0]) for r in rows})
             return True
+
+    def hold(self, order_id: str, change: str, holds: list[Hold]) -> bool:
+        """An order change's increases, all or none (False: one is not to be had). A part's
+        first hold of a SKU is its reservation of it, keyed as the part's own, so that the
+        part's release or deduction settles it. Idempotent."""
+        own = [f"reserve:{order_id}:{h.fulfilment_id}:{h.sku}" for h in holds]
+        changed = [f"change:{order_id}:{change}:{h.fulfilment_id}:{h.sku}" for h in holds]
+        note = f"order change {change}"
+        with session_scope(self.engine) as s:
+            done = _recorded(s, changed)
+            taken = dict(  # a part's own keys already in the ledger, and the change that took each
+                s.execute(
+                    sa_select(MOVEMENTS.c.key, MOVEMENTS.c.note).where(MOVEMENTS.c.key.in_(own))
+                ).all()
+            )
+            keys = []
+            for h, o, c in zip(holds, own, changed, strict=True):
+                if h.first and o not in taken:
+                    keys.append(o)
+                elif h.first and taken[o] == note:
+                    done.add(o)  # this change, tried again
+                    keys.append(o)
+                else:  # an increase, or a part's own key taken by a change that was undone
+                    keys.append(c)
+            todo = sorted(
+                (h.location_id, h.sku, h.fulfilment_id, h.qty, key)
+                for h, key in zip(holds, keys, strict=True)
+                if key not in done
+            )
+            for location_id, sku, fid, qty, key in todo:  # rows in (location, SKU) order
+                if not self._reserve_row(s, location_id, sku, qty, key, order_id, fid, note):
+                    s.rollback()
+                    return False
+            touch_stock(s, {(h.location_id, h.sku) for h in holds})
+            return True
+
+    def let_go(self, order_id: str, change: str, holds: list[Hold], *, kind: str) -> None:
+        """An order change's decreases once it stands (`kind` "change"), or its increases when
+        it is undone ("undo"). Idempotent."""
+        with session_scope(self.engine) as s:
+            keys = [f"{kind}:{order_id}:{change}:{h.fulfilment_id}:{h.sku}:out" for h in holds]
+            done = _recorded(s, keys)
+            for h, key in sorted(
+                zip(holds, keys, strict=True), key=lambda x: (x[0].location_id, x[0].sku)
+            ):
+                if key in done:
+                    continue
+                s.execute(
+                    text(
+                        "UPDATE stock SET reserved = reserved - :q WHERE location_id=:l AND sku=:s"
+                    ),
+                    {"q": h.qty, "l": h.location_id, "s": h.sku},
+                )
+                s.add(
+                    self._movement(
+                        "release",
+                        h.location_id,
+                        h.sku,
+                        reserved_delta=-h.qty,
+                        key=key,
+                        order_id=order_id,
+                        fulfilment_id=h.fulfilment_id,
+                        note=f"order change {change}",
+                    )
+                )
+            touch_stock(s, {(h.location_id, h.sku) for h in holds})
 
     def release(self, order_id: str, part: PlannedPart, *, reason: str = "release") -> None:
         """Give back what `part` reserved and has not yet deducted. Idempotent."""
@@ -339,6 +395,34 @@ class InventoryRepository:
             touch_stock(s, {(location_id, sku)})
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _reserve_row(
+        self,
+        s: Session,
+        location_id: str,
+        sku: str,
+        qty: int,
+        key: str,
+        order_id: str,
+        fulfilment_id: str,
+        note: str | None = None,
+    ) -> bool:
+        """`qty` reserved for a part if that many are to be had, with its movement."""
+        if not _take(s, location_id, sku, qty):
+            return False
+        s.add(
+            self._movement(
+                "reserve",
+                location_id,
+                sku,
+                reserved_delta=qty,
+                key=key,
+                order_id=order_id,
+                fulfilment_id=fulfilment_id,
+                **({"note": note} if note else {}),
+            )
+        )
+        return True
 
     @staticmethod
     def _ensure_row(s: Session, location_id: str, sku: str) -> None:

@@ -32,11 +32,17 @@ class PricingService:
         *,
         at: datetime,
         items: dict[str, CatalogItem] | None = None,
+        coupons: set[str] | None = None,
     ) -> Pricing:
         """The price for `member`, already looked up by the order's phone (None: no member);
-        `items`: the catalogue items of the order's SKUs, when the caller has read them."""
-        coupon_promotions = self.coupons.promotions_for(
-            req.coupon_codes, member_phone=member.phone if member else req.member_phone, at=at
+        `items`: the catalogue items of the order's SKUs, when the caller has read them;
+        `coupons`: the promotions of coupons the order holds already (a change)."""
+        coupon_promotions = (
+            coupons
+            if coupons is not None
+            else self.coupons.promotions_for(
+                req.coupon_codes, member_phone=member.phone if member else req.member_phone, at=at
+            )
         )
         rules = self.promotions.rule_book()
         ctx = PricingContext(

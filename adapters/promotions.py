@@ -226,6 +226,13 @@ class CouponBook:
                 )
             return ids
 
+    def promotions_of(self, codes: list[str]) -> set[str]:
+        """The promotion ids of coupons an order holds already (no checks: they are its own)."""
+        if not codes:
+            return set()
+        with session_scope(self.engine) as s:
+            return {c.promotion_id for code in codes if (c := s.get(Coupon, code)) is not None}
+
     def hold(self, order_id: str, codes: list[str]) -> None:
         with session_scope(self.engine) as s:
             for code in codes:

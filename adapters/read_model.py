@@ -7,7 +7,7 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -47,6 +47,7 @@ from domain.orders import (
     Pricing,
     statuses_before,
 )
+from domain.policy import MERGE_WINDOW_S
 
 # the tables behind the models, for plain (Core) statements on hot paths
 ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
@@ -99,6 +100,7 @@ PART_COLUMNS = [
         "execution",
         "carrier_reasons",
         "tracking",
+        "shipment_id",
     )
 ]
 PAYMENT_COLUMNS = [PAYMENTS.c[n] for n in ("payment_id", "order_id", "method", "amount", "status")]
@@ -161,8 +163,9 @@ class RepairView:
 
 
 class ReadModel:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, merge_window_s: int = MERGE_WINDOW_S) -> None:
         self.engine = engine
+        self.merge_window_s = merge_window_s  # parts dispatched this close travel together
 
     # --- projections (called from activities; each is idempotent) ------------------------
 
@@ -189,14 +192,7 @@ class ReadModel:
                     status=status,
                     mode=req.fulfilment.mode,
                     payment_method=req.payment_method,
-                    subtotal_amount=pricing.subtotal_amount,
-                    discount_amount=pricing.discount_amount,
-                    payable_amount=pricing.payable_amount,
-                    points_redeemed=pricing.points_redeemed,
-                    points_amount=pricing.points_amount,
-                    applied_promotions=[asdict(p) for p in pricing.applied_promotions],
-                    request=asdict(req),
-                    plan={"pricing": asdict(pricing), "parts": [asdict(p) for p in parts]},
+                    **_priced_order(req, pricing, parts),
                 )
             )
             s.flush()
@@ -318,6 +314,10 @@ class ReadModel:
                 event,
                 detail or f"{fulfilment_id} at {location_id}: {status}",
             )
+            if new and status == "dispatched" and self.merge_window_s > 0:
+                _join_shipment(s, fulfilment_id, order_id, location_id, self.merge_window_s)
+            elif new and status in ("rejected", "cancelled", "expired"):
+                _leave_shipment(s, fulfilment_id)
             if new and event == "picked" and status != "picked":
                 # a pickup part is ready once picked: the channel hears of the pick (and what is
                 # short) as a delivery's channel does, then that it is ready
@@ -399,15 +399,22 @@ class ReadModel:
             weight_g=weight,
         )
 
-    def part_by_tracking(self, tracking_no: str) -> tuple[str, str] | None:
-        """(fulfilment_id, order_id) of the part with this waybill."""
+    def parts_by_tracking(self, tracking_no: str) -> list[tuple[str, str]]:
+        """(fulfilment_id, order_id) of each part with this waybill (the parts of a shipment
+        share one)."""
         with read_scope(self.engine) as s:
-            row = s.execute(
+            rows = s.execute(
                 sa_select(FULFILMENTS.c.fulfilment_id, FULFILMENTS.c.order_id)
                 .where(FULFILMENTS.c.tracking_no == tracking_no)
-                .limit(1)
-            ).first()
-            return None if row is None else (row.fulfilment_id, row.order_id)
+                .order_by(FULFILMENTS.c.fulfilment_id)
+            ).all()
+            return [(r.fulfilment_id, r.order_id) for r in rows]
+
+    def shipment(self, shipment_id: str) -> list[Fulfilment]:
+        """The parts that travel together."""
+        with read_scope(self.engine) as s:
+            q = select(Fulfilment).where(Fulfilment.shipment_id == shipment_id)
+            return list(s.exec(q.order_by(col(Fulfilment.fulfilment_id))))
 
     def set_code_hash(self, fulfilment_id: str, code_hash: str) -> None:
         with session_scope(self.engine) as s:
@@ -493,6 +500,71 @@ class ReadModel:
                 .order_by(FULFILMENTS.c.fulfilment_id)
             )
             return [_planned(r) for r in rows]
+
+    def record_change(
+        self,
+        req: OrderRequest,
+        pricing: Pricing,
+        parts: list[PlannedPart],
+        added: list[PlannedPart],
+        detail: str,
+    ) -> None:
+        """A change that stands, in one transaction: the order's request, amounts, lines and
+        plan; its kept parts' lines (and carriers); its new parts; the timeline; the channel's
+        `order.changed`."""
+        oid = req.order_id
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(ORDERS)
+                .where(ORDERS.c.order_id == oid)
+                .values(
+                    mode=req.fulfilment.mode,
+                    **_priced_order(req, pricing, parts),
+                    updated_at=utcnow(),
+                )
+            )
+            s.execute(LINES.delete().where(LINES.c.order_id == oid))
+            s.execute(
+                LINES.insert(),
+                [
+                    {
+                        "order_id": oid,
+                        "line_no": i + 1,
+                        "sku": ln.sku,
+                        "qty": ln.qty,
+                        "unit_price_amount": ln.unit_price_amount,
+                        "discount_amount": ln.discount_amount,
+                        "paid_amount": ln.paid_amount,
+                        "points_amount": ln.points_amount,
+                        "gift": ln.gift,
+                        "detail": promotion_list(ln.promotions),
+                        "sold_by": ln.sold_by,
+                        "substitutes": ln.substitutes,
+                    }
+                    for i, ln in enumerate(pricing.lines)
+                ],
+            )
+            new = {p.fulfilment_id for p in added}
+            for part in parts:
+                if part.fulfilment_id in new:
+                    if s.get(Fulfilment, part.fulfilment_id) is None:
+                        s.add(_fulfilment_row(oid, part))
+                    continue
+                s.execute(
+                    update(FULFILMENTS)
+                    .where(FULFILMENTS.c.fulfilment_id == part.fulfilment_id)
+                    .values(
+                        lines=[
+                            {"sku": ln.sku, "qty": ln.qty, "picked_qty": None} for ln in part.lines
+                        ],
+                        carrier=part.carrier,
+                        carrier_reasons=part.carrier_reasons,
+                        updated_at=utcnow(),
+                    )
+                )
+            s.flush()
+            _timeline(s, oid, f"{oid}:changed:{len(detail)}:{detail[:80]}", "changed", detail)
+            _tell_channel(s, oid, "order.changed")
 
     def add_fulfilment(self, order_id: str, part: PlannedPart) -> None:
         with session_scope(self.engine) as s:
@@ -872,6 +944,74 @@ def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
     )
 
 
+def _priced_order(req: OrderRequest, pricing: Pricing, parts: list[PlannedPart]) -> dict[str, Any]:
+    """An order row's request, amounts and plan."""
+    return {
+        "request": asdict(req),
+        "subtotal_amount": pricing.subtotal_amount,
+        "discount_amount": pricing.discount_amount,
+        "payable_amount": pricing.payable_amount,
+        "points_redeemed": pricing.points_redeemed,
+        "points_amount": pricing.points_amount,
+        "applied_promotions": [asdict(p) for p in pricing.applied_promotions],
+        "plan": {"pricing": asdict(pricing), "parts": [asdict(p) for p in parts]},
+    }
+
+
+def _join_shipment(s: Session, fid: str, order_id: str, location_id: str, window_s: int) -> None:
+    """A delivery part just dispatched joins the shipment of a part of the same member's other
+    order to the same address at the same location, dispatched within `window_s` and not yet
+    accepted (a staff-run location's; a warehouse's execution system ships on its own)."""
+    f, o = FULFILMENTS, ORDERS
+    me = s.execute(
+        sa_select(f.c.mode, f.c.execution, o.c.member_id, o.c.request)
+        .join(o, o.c.order_id == f.c.order_id)
+        .where(f.c.fulfilment_id == fid)
+    ).first()
+    if me is None or me.mode != "delivery" or me.execution != "staff" or not me.member_id:
+        return
+    address = _parcel_address(me.request)
+    since = utcnow() - timedelta(seconds=window_s)
+    for other in s.execute(
+        sa_select(f.c.fulfilment_id, f.c.shipment_id, o.c.request)
+        .join(o, o.c.order_id == f.c.order_id)
+        .where(
+            f.c.location_id == location_id,
+            f.c.status == "dispatched",
+            f.c.mode == "delivery",
+            f.c.execution == "staff",
+            f.c.order_id != order_id,
+            f.c.updated_at >= since,
+            o.c.member_id == me.member_id,
+        )
+        .order_by(f.c.updated_at, f.c.fulfilment_id)
+    ):
+        if _parcel_address(other.request) != address:
+            continue
+        shipment = other.shipment_id or f"SH-{other.fulfilment_id}"
+        together = [fid] if other.shipment_id else [fid, other.fulfilment_id]
+        s.execute(update(f).where(f.c.fulfilment_id.in_(together)).values(shipment_id=shipment))
+        return
+
+
+def _leave_shipment(s: Session, fid: str) -> None:
+    """A part that will not leave takes itself out of its shipment (a shipment of one is none)."""
+    f = FULFILMENTS
+    shipment = s.execute(sa_select(f.c.shipment_id).where(f.c.fulfilment_id == fid)).scalar()
+    if shipment is None:
+        return
+    s.execute(update(f).where(f.c.fulfilment_id == fid).values(shipment_id=None))
+    rest = s.execute(sa_select(f.c.fulfilment_id).where(f.c.shipment_id == shipment)).all()
+    if len(rest) == 1:
+        s.execute(update(f).where(f.c.shipment_id == shipment).values(shipment_id=None))
+
+
+def _parcel_address(request: dict[str, Any]) -> tuple[str, ...]:
+    a = (request.get("fulfilment") or {}).get("address") or {}
+    keys = ("province", "city", "line1", "recipient", "phone")
+    return tuple(" ".join(str(a.get(k) or "").split()).lower() for k in keys)
+
+
 def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> bool:
     """An event on the order's timeline, once per key (a repeated projection adds nothing):
     whether it was new."""
@@ -913,6 +1053,7 @@ def fulfilment_view(f: Any) -> dict[str, Any]:
         "execution": f.execution,
         "carrier_reasons": f.carrier_reasons,
         "tracking": [{k: t[k] for k in ("at", "event", "detail")} for t in f.tracking],
+        "shipment_id": f.shipment_id,
     }
 
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     payment_timeout_s: int = policy.PAYMENT_TIMEOUT_S
     accept_timeout_s: int = policy.ACCEPT_TIMEOUT_S
     substitution_wait_s: int = policy.SUBSTITUTION_WAIT_S
+    merge_window_s: int = policy.MERGE_WINDOW_S
     pickup_expiry_s: int = policy.PICKUP_EXPIRY_S
     delivery_confirm_s: int = policy.DELIVERY_CONFIRM_S
     return_window_s: int = policy.RETURN_WINDOW_S

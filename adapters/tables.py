@@ -288,6 +288,8 @@ class Fulfilment(SQLModel, table=True):
     execution: str = Field(default="staff", max_length=8)
     carrier_reasons: list[str] = json_col()
     tracking: list[dict[str, Any]] = json_col()  # [{"seq", "at", "event", "detail"}]
+    # parts of one member's orders to one address that leave the location as one parcel
+    shipment_id: str | None = Field(default=None, max_length=90, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

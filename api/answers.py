@@ -105,6 +105,10 @@ class Part(Answer):
         description="why the courier rules gave a delivery part its carrier"
     )
     tracking: list[TrackingStep] = Field(description="the carrier's tracking events, in order")
+    shipment_id: str | None = Field(
+        description="parts of one member's orders to one address that leave together: one "
+        "`ship` ships them all"
+    )
 
 
 class RefundLine(Answer):
@@ -157,6 +161,23 @@ class Order(Answer):
     substitutions: list[Substitution] = Field(description="replacements proposed, and answers")
     refunds: list[Refund]
     timeline: list[TimelineEntry]
+
+
+class Change(Answer):
+    change_id: str = Field(description="E1, E2, ...: the change's number on the order")
+    status: Literal["applied", "awaiting_payment"] = Field(
+        description="`awaiting_payment`: pay `payment_id` at the gateway; the change stands once "
+        "it is paid, and is undone if it is not paid within OMS_PAYMENT_TIMEOUT_S"
+    )
+    difference_amount: int = Field(
+        description="the new payable amount less the old, in fen: more than 0 collected, less "
+        "than 0 refunded at once"
+    )
+    payment_id: str | None = Field(description="the payment of the difference, when collected")
+
+
+class OrderChanged(Order):
+    change: Change
 
 
 class OpenedPayment(Answer):

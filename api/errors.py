@@ -26,6 +26,7 @@ STATUS_BY_CODE = {
     "insufficient_stock": 409,
     "invalid_transition": 409,
     "already_shipped": 409,
+    "too_late_to_change": 409,
     "wrong_pickup_code": 409,
     "conflict": 409,
     "payload_too_large": 413,

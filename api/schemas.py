@@ -285,6 +285,19 @@ class OrderLineIn(LineIn):
     )
 
 
+class OrderChangeIn(Strict):
+    lines: list[OrderLineIn] | None = Field(
+        None, min_length=1, max_length=200, description="every line as it now is (all of them)"
+    )
+    fulfilment: FulfilmentIn | None = Field(None, description="where and how, as it now is")
+
+    @model_validator(mode="after")
+    def _something(self) -> OrderChangeIn:
+        if self.lines is None and self.fulfilment is None:
+            raise ValueError('nothing to change: send "lines", "fulfilment" or both')
+        return self
+
+
 class SubstitutionIn(Strict):
     sku: ClientId = Field(description="the SKU the part is short of")
     with_sku: ClientId = Field(description="the replacement")

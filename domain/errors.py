@@ -48,6 +48,10 @@ class AlreadyShipped(DomainError):
     code = "already_shipped"
 
 
+class TooLateToChange(DomainError):
+    code = "too_late_to_change"
+
+
 class WrongPickupCode(DomainError):
     code = "wrong_pickup_code"
 

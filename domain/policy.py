@@ -12,6 +12,7 @@ PICKUP_EXPIRY_S = 3 * 24 * 3600  # an uncollected pickup goes back on the shelf
 DELIVERY_CONFIRM_S = 7 * 24 * 3600  # a shipment counts as delivered after this
 RETURN_WINDOW_S = 7 * 24 * 3600  # returns are taken this long after completion
 SUBSTITUTION_WAIT_S = 300  # a proposed replacement waits this long for the member's answer
+MERGE_WINDOW_S = 300  # one member's parts to one address dispatched this close travel together
 MIN_CREDIT_SCORE = 60  # stores below this score are not dispatched to
 PICKUP_ATTEMPTS = 5  # wrong pickup codes before a part locks
 PICKUP_LOCKOUT_S = 15 * 60  # how long a locked part refuses every code

@@ -33,7 +33,7 @@ from adapters.pickup_codes import PickupCodes
 from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
-from domain.policy import FIRST_PARTY_CHANNELS
+from domain.policy import FIRST_PARTY_CHANNELS, MERGE_WINDOW_S
 from workers.temporal import connect, ensure_repair_schedule
 from workflows.aftercare import LatePaymentWorkflow, RepairSweepWorkflow, RepairWorkflow
 from workflows.events import ChannelEventsWorkflow, events_workflow_id
@@ -74,8 +74,9 @@ def build_activities(
     client: Client | None = None,
     first_party: list[str] | None = None,
     outside: Outside | None = None,
+    merge_window_s: int = MERGE_WINDOW_S,
 ) -> list[Callable[..., Any]]:
-    read_model = ReadModel(engine)
+    read_model = ReadModel(engine, merge_window_s=merge_window_s)
     outside = outside or Outside.of(Settings())
     logistics = LogisticsActivities(
         warehouse=outside.warehouse,
@@ -145,6 +146,7 @@ def build_worker(
     notify_url: str,
     pickup_secret: str,
     outside: Outside | None = None,
+    merge_window_s: int = MERGE_WINDOW_S,
 ) -> Worker:
     activities = build_activities(
         engine,
@@ -153,6 +155,7 @@ def build_worker(
         pickup_secret=pickup_secret,
         client=client,
         outside=outside,
+        merge_window_s=merge_window_s,
     )
     return Worker(
         client,
@@ -175,6 +178,7 @@ async def run_worker(settings: Settings) -> None:
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
         pickup_secret=settings.secret("pickup_code_secret"),
         outside=Outside.of(settings),
+        merge_window_s=settings.merge_window_s,
     )
     await ensure_repair_schedule(client, settings)
     if settings.channel_events:

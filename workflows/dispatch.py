@@ -38,6 +38,8 @@ class Dispatch:
         self.details = details
         self.runs: dict[str, PartRun] = {}
         self._over: set[str] = set()  # parts whose run, and what follows its end, is over
+        self._tried: set[str] = set()  # locations that refused a part of the order
+        self._more: list[asyncio.Future[None]] = []  # parts a change added while running
 
     def stage_dispatched(self) -> None:
         self.view.stage(
@@ -45,11 +47,15 @@ class Dispatch:
         )
 
     async def run(self, *, announced: bool) -> list[FulfilmentState]:
-        """Every part to its end; the parts that handed their goods over."""
-        tried: set[str] = set()
+        """Every part to its end (parts a change adds included); the parts that handed their
+        goods over."""
+        tried = self._tried
         await asyncio.gather(
             *(self._run(part, tried, announced=announced) for part in list(self.o.parts))
         )
+        while self._more:
+            more, self._more = self._more, []
+            await asyncio.gather(*more)
         return [s for s in self.o.results.values() if s.status in ("delivered", "picked_up")]
 
     def cancel_open(self, reason: str) -> list[PartRun]:
@@ -69,6 +75,10 @@ class Dispatch:
         answers = await asyncio.gather(*(r.shipping.stop() for r in runs))
         stopped = [r for r, ok in zip(runs, answers, strict=True) if ok]
         return stopped, [r for r, ok in zip(runs, answers, strict=True) if not ok]
+
+    def start(self, part: PlannedPart) -> None:
+        """A part a change added: run to its end like the others."""
+        self._more.append(asyncio.ensure_future(self._run(part, self._tried)))
 
     def started(self) -> bool:
         return all(p.fulfilment_id in self.runs for p in self.o.parts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from activities.contracts import order_workflow_id
-from domain.orders import LineRequest, OrderRequest
+from domain.orders import FulfilmentChoice, LineRequest, OrderRequest
 from domain.policy import MIN_CREDIT_SCORE, Timeouts
 
 __all__ = ["order_workflow_id"]
@@ -73,6 +73,27 @@ class PartAction:
 
     fulfilment_id: str
     action: StaffAction
+
+
+@dataclass
+class OrderChange:
+    """The member's order as they now want it (the API's PATCH body): lines and fulfilment,
+    each left as placed when not given."""
+
+    lines: list[LineRequest] | None = None
+    fulfilment: FulfilmentChoice | None = None
+    substitutions: dict[str, str] | None = None  # the lines' preferences, with new lines
+
+
+@dataclass
+class ChangeOutcome:
+    """What a change did: `applied`, or `awaiting_payment` (the difference is to be paid at the
+    gateway: `payment_id`, for `amount` fen; the change stands once it is paid)."""
+
+    change_id: str
+    status: str
+    difference_amount: int  # the new payable amount less the old: >0 collected, <0 refunded
+    payment_id: str | None = None
 
 
 @dataclass

@@ -30,11 +30,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.substitutions import Proposal
     from workflows import records
     from workflows.cancellation import Cancellation
+    from workflows.changes import Changes
     from workflows.completion import Completion
     from workflows.dispatch import Dispatch
     from workflows.messages import (
+        ChangeOutcome,
         NewPayment,
         OrderAccepted,
+        OrderChange,
         OrderInput,
         PartAction,
         PaymentOpened,
@@ -67,7 +70,19 @@ class OrderWorkflow:
         self.dispatch = Dispatch(o, self.view, self.refunds, self._details)
         self.submission = Submission(o, self.view, self.payments, self.dispatch)
         self.completion = Completion(o, self.refunds)
-        self.substitutions = Substitutions(o, self.dispatch, self.refunds, self._details)
+        self._background: list[asyncio.Future[None]] = []
+        self.substitutions = Substitutions(
+            o, self.dispatch, self.refunds, self._details, self._background
+        )
+        self.changes = Changes(
+            o,
+            self.view,
+            self.dispatch,
+            self.payments,
+            self.refunds,
+            self._details,
+            self._background,
+        )
         self.cancellation = Cancellation(
             o,
             self.view,
@@ -76,7 +91,6 @@ class OrderWorkflow:
             refunds=self.refunds,
             submission=self.submission,
         )
-        self._background: list[asyncio.Future[None]] = []
 
     @workflow.run
     async def run(self, inp: OrderInput) -> str:
@@ -226,6 +240,16 @@ class OrderWorkflow:
             type="invalid_transition",
             non_retryable=True,
         )
+
+    @workflow.update
+    async def change(self, ch: OrderChange) -> ChangeOutcome:
+        """The member changes the order before any part is picked: priced again, planned
+        again, the difference refunded or collected."""
+        return await self.changes.change(ch)
+
+    @change.validator
+    def validate_change(self, ch: OrderChange) -> None:
+        self.changes.check()
 
     @workflow.update
     async def propose_substitution(self, req: SubstitutionRequest) -> Proposal:

@@ -133,6 +133,8 @@ class PaymentDesk:
             self.o.failed_heard.append(record)
             return False
         record.status = "succeeded"
+        if self.o.supplement is record:  # a change's difference: the change then stands
+            return False
         if self.o.paid is None and self.o.status == "awaiting_payment" and self.o.going_ahead():
             self.o.paid = record
             return False

@@ -53,6 +53,12 @@ class Refunds:
             return ""
         return await self._refund(self.o.paid, back, reason, key=key)
 
+    async def give_back_amount(self, amount: int, reason: str, *, key: str) -> str:
+        """Money back that no unit stands for (a change that made the order cheaper)."""
+        if amount <= 0 or self.o.paid is None:
+            return ""
+        return await self._refund(self.o.paid, [RefundLine("", 0, amount)], reason, key=key)
+
     async def give_back_payment(self, payment: c.PaymentRecord, reason: str) -> str:
         """All of a payment that should not have been taken (a success after the order was
         cancelled, or a second one). Its id, `R<order>-late-<payment>`, is how the read model
@@ -72,7 +78,7 @@ class Refunds:
             amount,
             sum(r.points for r in back),
             reason,
-            [{"sku": r.sku, "qty": r.qty, "amount": r.amount} for r in back],
+            [{"sku": r.sku, "qty": r.qty, "amount": r.amount} for r in back if r.sku],
         )
         await run(Step(RefundActivities.record_refund, order, f"record refund of {yuan(amount)}"))
         # Paid back in the background: a tender that is down must not hold up the order.

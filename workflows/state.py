@@ -47,6 +47,9 @@ class OrderState:
     earned: int = 0  # points earned at completion
     earn_base: int = 0  # the paid amount they were earned on
     settled_party: str = ""
+    # changes after placing: how many, and the payment of one that waits for its difference
+    changes: int = 0
+    supplement: PaymentRecord | None = None
     # replacements proposed for units the parts are short of, by id
     substitutions: dict[str, Proposal] = field(default_factory=dict)
 

@@ -42,6 +42,7 @@ class Substitutions:
         dispatch: Dispatch,
         refunds: Refunds,
         details: Callable[[str], None],
+        background: list[asyncio.Future[None]],
     ) -> None:
         self.o = state
         self.dispatch = dispatch
@@ -49,7 +50,7 @@ class Substitutions:
         self.details = details
         self._replacements: dict[str, Replacement] = {}
         self._answers: dict[str, str] = {}
-        self._waiting: list[asyncio.Future[None]] = []
+        self._waiting = background  # the workflow waits for these before it closes
 
     # --- a proposal -------------------------------------------------------------------------
 

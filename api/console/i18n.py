@@ -58,6 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "扫码或输入商品编码，回车加一件",
         "en": "Scan or type an item code; Enter adds one",
     },
+    "ships_together": {
+        "zh": "合并发货 {shipment}：同一顾客同一地址，一次发货一起寄出",
+        "en": "Ships together ({shipment}): one member, one address, one parcel",
+    },
     "substitutions": {"zh": "缺货替换", "en": "Substitutions"},
     "substitution_line": {
         "zh": "{sku} 缺 {qty}，以 {with_sku} 替换",

@@ -25,7 +25,7 @@ from api.console.attempts import Attempts
 from api.console.i18n import LANGS, translator
 from api.deps import Services, services
 from api.routes.fresh import propose
-from api.routes.staff import act
+from api.routes.staff import act, ship_part
 from api.schemas import SubstitutionIn
 from domain.errors import DomainError, InvalidRequest
 from domain.fulfilment import code_hash, heaviest_pick
@@ -346,6 +346,16 @@ async def _act(svc: Services, who: ConsoleUser, fid: str, action: StaffAction) -
         raise Problem(err) from None
 
 
+async def _ship(
+    svc: Services, who: ConsoleUser, fid: str, carrier: str, tracking: str
+) -> dict[str, Any]:
+    """A part shipped, with the parts that travel with it."""
+    try:
+        return await ship_part(svc, principal(who), fid, carrier, tracking)
+    except DomainError as err:
+        raise Problem(err) from None
+
+
 class Problem(Exception):
     """An action the order refused: the page says why."""
 
@@ -521,7 +531,7 @@ async def ship(
             back=_back(request, who, part),
             here=f"/console/parts/{fid}/ship",
         )
-    await _act(svc, who, fid, StaffAction(action="ship", carrier=carrier, tracking_no=tracking))
+    await _ship(svc, who, fid, carrier, tracking)
     return RedirectResponse(_back(request, who, part, done="shipped"), status_code=303)
 
 
@@ -551,9 +561,7 @@ async def ship_batch(
             problems.append(f"{fid}: {t('missing', what=t('carrier'))}")
             continue
         try:
-            shipped = await _act(
-                svc, who, fid, StaffAction(action="ship", carrier=by, tracking_no=tracking)
-            )
+            shipped = await _ship(svc, who, fid, by, tracking)
             done.append(f"{fid}: {shipped['carrier']} {shipped['tracking_no']}")
         except Problem as err:
             problems.append(f"{fid}: {explain(t, err)}")

@@ -159,12 +159,14 @@ async def courier_callback(
     key = f"courier:{event.event_id}"
     if await run_in_threadpool(svc.read_model.webhook_seen, key):
         return {"status": "duplicate", "event_id": event.event_id}
-    found = await run_in_threadpool(svc.read_model.part_by_tracking, event.tracking_no)
-    if found is None:
+    found = await run_in_threadpool(svc.read_model.parts_by_tracking, event.tracking_no)
+    if not found:
         raise NotFound(f"no part has waybill {event.tracking_no}: check tracking_no")
-    fid, order_id = found
-    report = TrackingReport(fid, event.seq, event.event, event.detail)
-    status = await _signal(svc, order_id, OrderWorkflow.tracking, report)
+    status = "ignored"
+    for fid, order_id in found:  # a shipment's parts travel under one waybill
+        report = TrackingReport(fid, event.seq, event.event, event.detail)
+        if await _signal(svc, order_id, OrderWorkflow.tracking, report) == "accepted":
+            status = "accepted"
     await run_in_threadpool(svc.read_model.remember_webhook, key)
     return {"status": status, "event_id": event.event_id}
 
@@ -179,7 +181,7 @@ async def drive_simulated_courier(
     """Tell the simulated courier what happens to a parcel: it then sends the signed tracking
     callback. The parcel must have been collected (its part shipped)."""
     require_admin(p)
-    if await run_in_threadpool(svc.read_model.part_by_tracking, tracking_no) is None:
+    if not await run_in_threadpool(svc.read_model.parts_by_tracking, tracking_no):
         raise NotFound(f"no part has waybill {tracking_no}: check tracking_no")
     assert svc.courier is not None
     courier = svc.courier

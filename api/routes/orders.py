@@ -19,7 +19,16 @@ from adapters.tokens import Principal
 from api import answers
 from api.deps import Services, caller, order_scope, require_admin, require_role, services
 from api.errors import refusal
-from api.schemas import ClientId, NewPaymentIn, OrderIn, OrderStatusFilter, ReasonIn, ReturnIn
+from api.schemas import (
+    ClientId,
+    NewPaymentIn,
+    OrderChangeIn,
+    OrderIn,
+    OrderLineIn,
+    OrderStatusFilter,
+    ReasonIn,
+    ReturnIn,
+)
 from domain.errors import (
     Forbidden,
     IdempotencyConflict,
@@ -40,6 +49,7 @@ from domain.orders import (
 )
 from workflows.messages import (
     NewPayment,
+    OrderChange,
     OrderInput,
     ReturnRequest,
     order_workflow_id,
@@ -111,14 +121,19 @@ def order_request(svc: Services, body: OrderIn, *, channel: str, order_id: str) 
         member_phone=normalise_phone(body.member_phone) if body.member_phone else None,
         coupon_codes=list(dict.fromkeys(body.coupon_codes)),
         points_to_redeem=body.points_to_redeem,
-        substitutions={
-            ln.sku: ln.substitution
-            if isinstance(ln.substitution, str)
-            else f"sku:{ln.substitution.sku}"
-            for ln in body.lines
-            if ln.substitution != "none"
-        },
+        substitutions=preferences(body.lines),
     )
+
+
+def preferences(lines: list[OrderLineIn]) -> dict[str, str]:
+    """What each line accepts instead when the store is short of it ("none" left out)."""
+    return {
+        ln.sku: ln.substitution
+        if isinstance(ln.substitution, str)
+        else f"sku:{ln.substitution.sku}"
+        for ln in lines
+        if ln.substitution != "none"
+    }
 
 
 def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +233,48 @@ async def get_order(
     channels also open any member's order they can list (`GET /v1/members/{id}/orders`)."""
     await run_in_threadpool(lambda: order_scope(p, svc, order_id, reading=True))
     return await order_view(svc, order_id)
+
+
+@router.patch("/orders/{order_id}", response_model=answers.OrderChanged)
+async def change_order(
+    order_id: ClientId,
+    body: OrderChangeIn,
+    p: Principal = Depends(caller),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Change the lines (all of them, as they now are) or the fulfilment (another address,
+    delivery or pickup), until the first part is picked. The order is priced again as a new one
+    would be (promotions, thresholds, gifts; its coupons as held, its points kept), its stock
+    re-reserved without ever holding less than it owes, its parts planned again where they must
+    change (their stores see only their current work), and the difference refunded at once, or
+    collected: stored value at once, a gateway method through a new payment (`change.payment_id`;
+    the change stands once it is paid, and is undone if it is not paid in time). Too late: `409
+    too_late_to_change`; what cannot be served is refused and the order stays as it was. A
+    coupon whose threshold the change loses goes back to the member."""
+    require_role(p, "channel")
+    await run_in_threadpool(order_scope, p, svc, order_id)
+    if body.lines is not None:
+        require_distinct_skus(ln.sku for ln in body.lines)
+    f = body.fulfilment
+    change = OrderChange(
+        lines=[LineRequest(ln.sku, ln.qty) for ln in body.lines] if body.lines else None,
+        fulfilment=FulfilmentChoice(
+            mode=f.mode,
+            location_id=f.location_id,
+            address=Address(**f.address.model_dump()) if f.address else None,
+        )
+        if f
+        else None,
+        substitutions=preferences(body.lines) if body.lines else None,
+    )
+    outcome = await update_order(
+        svc,
+        order_id,
+        OrderWorkflow.change,
+        change,
+        closed="the order is finished: it can no longer change",
+    )
+    return await order_view(svc, order_id) | {"change": asdict(outcome)}
 
 
 @router.get("/orders", response_model=answers.OrderPage)

@@ -135,13 +135,37 @@ async def ship(
     p: Principal = Depends(caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    """A picked delivery part leaves with a carrier and tracking number."""
-    return await act(
-        svc,
-        p,
-        fulfilment_id,
-        StaffAction(action="ship", carrier=body.carrier or "", tracking_no=body.tracking_no or ""),
-    )
+    """A picked delivery part leaves with a carrier and tracking number. A part that travels
+    with others (`shipment_id`) ships them all, under one carrier and tracking number (one
+    waybill); they must all be picked."""
+    return await ship_part(svc, p, fulfilment_id, body.carrier or "", body.tracking_no or "")
+
+
+async def ship_part(
+    svc: Services, p: Principal, fulfilment_id: str, carrier: str, tracking_no: str
+) -> dict[str, Any]:
+    """Ship a part, and the parts that travel with it under the same waybill."""
+    row = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    together = []
+    if row is not None and row.shipment_id and row.status == "picked":
+        parts = await run_in_threadpool(svc.read_model.shipment, row.shipment_id)
+        others = [x for x in parts if x.fulfilment_id != fulfilment_id]
+        waiting = [x.fulfilment_id for x in others if x.status in ("dispatched", "accepted")]
+        if waiting:
+            raise InvalidTransition(
+                f"{fulfilment_id} travels with {', '.join(waiting)} (shipment "
+                f"{row.shipment_id}), not picked yet: pick them, then ship them together",
+                details={"shipment_id": row.shipment_id, "not_picked": waiting},
+            )
+        together = [x.fulfilment_id for x in others if x.status == "picked"]
+    action = StaffAction(action="ship", carrier=carrier, tracking_no=tracking_no)
+    first = await act(svc, p, fulfilment_id, action)
+    for fid in together:
+        same = StaffAction(
+            action="ship", carrier=first["carrier"], tracking_no=first["tracking_no"]
+        )
+        await act(svc, p, fid, same)
+    return first
 
 
 @router.post("/fulfilments/{fulfilment_id}/deliver", response_model=answers.StaffPart)

@@ -258,6 +258,23 @@ class OmsClient:
             if not page["events"]:
                 time.sleep(poll_s)
 
+    @operation("PATCH /v1/orders/{order_id}")
+    def change_order(
+        self,
+        order_id: str,
+        *,
+        lines: list[t.OrderLineIn] | None = None,
+        fulfilment: t.FulfilmentIn | None = None,
+    ) -> t.OrderChanged:
+        """Change the lines (all of them) or the fulfilment until the first part is picked:
+        `change.status` is `applied`, or `awaiting_payment` (pay `change.payment_id`)."""
+        body: dict[str, Any] = {}
+        if lines is not None:
+            body["lines"] = lines
+        if fulfilment is not None:
+            body["fulfilment"] = fulfilment
+        return cast(t.OrderChanged, self._call("PATCH", f"/v1/orders/{order_id}", json=body))
+
     @operation("POST /v1/orders/{order_id}/substitutions/{substitution_id}")
     def answer_substitution(
         self, order_id: str, substitution_id: str, decision: Literal["approve", "decline"]

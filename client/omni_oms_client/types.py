@@ -13,6 +13,7 @@ __all__ = [
     "CarrierIn",
     "CatalogItem",
     "CatalogPage",
+    "Change",
     "ChannelConfig",
     "ChannelIn",
     "ClosedRefund",
@@ -48,6 +49,8 @@ __all__ = [
     "NewToken",
     "OpenedPayment",
     "Order",
+    "OrderChangeIn",
+    "OrderChanged",
     "OrderIn",
     "OrderLineIn",
     "OrderPage",
@@ -181,6 +184,13 @@ class CatalogItem(TypedDict):
 class CatalogPage(TypedDict):
     items: list[CatalogItem]
     next_cursor: str | None
+
+
+class Change(TypedDict):
+    change_id: str
+    status: Literal["applied", "awaiting_payment"]
+    difference_amount: int
+    payment_id: str | None
 
 
 class ChannelConfig(TypedDict):
@@ -449,6 +459,28 @@ class Order(TypedDict):
     timeline: list[TimelineEntry]
 
 
+class OrderChangeIn(TypedDict):
+    lines: NotRequired[list[OrderLineIn] | None]
+    fulfilment: NotRequired[FulfilmentIn | None]
+
+
+class OrderChanged(TypedDict):
+    order_id: str
+    channel: str
+    channel_order_id: str
+    member_id: str | None
+    status: str
+    created_at: str
+    pricing: Pricing
+    payment: Payment | None
+    payments: list[Payment]
+    fulfilments: list[Part]
+    substitutions: list[Substitution]
+    refunds: list[Refund]
+    timeline: list[TimelineEntry]
+    change: Change
+
+
 class OrderIn(TypedDict):
     member_phone: NotRequired[str | None]
     lines: list[OrderLineIn]
@@ -512,6 +544,7 @@ class Part(TypedDict):
     execution: Literal["staff", "wms"]
     carrier_reasons: list[str]
     tracking: list[TrackingStep]
+    shipment_id: str | None
 
 
 class PartLine(TypedDict):
@@ -867,6 +900,7 @@ class StaffPart(TypedDict):
     execution: Literal["staff", "wms"]
     carrier_reasons: list[str]
     tracking: list[TrackingStep]
+    shipment_id: str | None
     order_id: str
 
 

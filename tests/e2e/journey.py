@@ -385,6 +385,31 @@ def walk(
     terminate(oid2)  # an operator presses Terminate in Temporal UI: the repair finishes it
     post("/v1/admin/orders/{order_id}/repair", "admin", params={"order_id": oid2})
 
+    # The member changes an order before it is picked: one more tin, paid from stored value.
+    order = post(
+        "/v1/orders",
+        "channel",
+        body={
+            "channel_order_id": f"APP-{run}-C",
+            "member_phone": phone,
+            "lines": [{"sku": sku, "qty": 1}],
+            "fulfilment": pickup,
+            "payment_method": "stored_value",
+        },
+    )
+    patch(
+        "/v1/orders/{order_id}",
+        "channel",
+        params={"order_id": order["order_id"]},
+        body={"lines": [{"sku": sku, "qty": 2}]},
+    )
+    post(
+        "/v1/orders/{order_id}/cancel",
+        "channel",
+        params={"order_id": order["order_id"]},
+        body={"reason": "changed my mind after all"},
+    )
+
     # A warehouse run by its execution system, and a courier chosen by the rules: the simulated
     # execution system picks and ships, the courier tracks the parcel to the door.
     carrier = {

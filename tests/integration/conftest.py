@@ -146,6 +146,7 @@ async def running_stack(
         notify_url=f"{settings.api_base_url}/v1/payments/webhook",
         pickup_secret=PICKUP_SECRET,
         outside=Outside.of(settings),
+        merge_window_s=settings.merge_window_s,
     ):
         await ensure_event_pump(client, settings)
         app = create_app(settings, engine, connect, gateway=gateway)
