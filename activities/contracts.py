@@ -378,3 +378,4 @@ class ChangeRecord:
     parts: list[PlannedPart]
     added: list[PlannedPart]
     detail: str
+    moved: bool = False  # the fulfilment changed: the kept parts leave their shipments

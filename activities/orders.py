@@ -258,7 +258,9 @@ class OrderActivities:
 
     @activity.defn
     def record_change(self, rec: c.ChangeRecord) -> None:
-        self.read_model.record_change(rec.request, rec.pricing, rec.parts, rec.added, rec.detail)
+        self.read_model.record_change(
+            rec.request, rec.pricing, rec.parts, rec.added, rec.detail, moved=rec.moved
+        )
 
     @activity.defn
     def record_order(self, rec: c.RecordOrder) -> str | None:

@@ -214,11 +214,12 @@ class InventoryRepository:
         release or deduction settles it. Idempotent."""
         sku, qty = less
         keys = [f"substitute:{key}:{sku}"]
-        if more is not None:
-            keys.append(f"reserve:{order_id}:{fulfilment_id}:{more[0]}")
         with session_scope(self.engine) as s:
             if _recorded(s, keys):
                 return True
+            if more is not None:  # the part's own key, unless a change took it before
+                own = f"reserve:{order_id}:{fulfilment_id}:{more[0]}"
+                keys.append(own if not _recorded(s, [own]) else f"substitute:{key}:{more[0]}:in")
             rows = sorted([(sku, -qty, keys[0]), *([(more[0], more[1], keys[1])] if more else [])])
             for row_sku, delta, row_key in rows:  # in SKU order, as reservations take rows
                 if delta > 0:

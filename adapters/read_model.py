@@ -508,6 +508,8 @@ class ReadModel:
         parts: list[PlannedPart],
         added: list[PlannedPart],
         detail: str,
+        *,
+        moved: bool = False,
     ) -> None:
         """A change that stands, in one transaction: the order's request, amounts, lines and
         plan; its kept parts' lines (and carriers); its new parts; the timeline; the channel's
@@ -562,6 +564,8 @@ class ReadModel:
                         updated_at=utcnow(),
                     )
                 )
+                if moved:  # another address: no longer in the same parcel as before
+                    _leave_shipment(s, part.fulfilment_id)
             s.flush()
             _timeline(s, oid, f"{oid}:changed:{len(detail)}:{detail[:80]}", "changed", detail)
             _tell_channel(s, oid, "order.changed")

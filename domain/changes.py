@@ -43,10 +43,13 @@ class Replan:
 def replan(old: list[PlannedPart], new: list[PlannedPart]) -> Replan:
     """`new` (planned afresh) against the order's open parts `old`: a new part at the location
     (and mode) of an old one keeps the old part's id."""
-    free = {(p.location_id, p.mode): p for p in old}
+    free: dict[tuple[str, str], list[PlannedPart]] = {}
+    for p in old:
+        free.setdefault((p.location_id, p.mode), []).append(p)
     out = Replan(parts=[])
     for part in new:
-        was = free.pop((part.location_id, part.mode), None)
+        same = free.get((part.location_id, part.mode))
+        was = same.pop(0) if same else None
         if was is None:
             out.parts.append(part)
             out.added.append(part.fulfilment_id)
@@ -66,7 +69,7 @@ def replan(old: list[PlannedPart], new: list[PlannedPart]) -> Replan:
                 out.increases.append(hold)
             elif delta < 0:
                 out.decreases.append(hold)
-    out.dropped = sorted(p.fulfilment_id for p in free.values())
+    out.dropped = sorted(p.fulfilment_id for left in free.values() for p in left)
     return out
 
 

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import TooLateToChange
     from domain.orders import GATEWAY_METHODS, OrderRequest
     from workflows.dispatch import Dispatch
-    from workflows.messages import ChangeOutcome, OrderChange
+    from workflows.messages import ChangeOutcome, OrderChange, StaffAction
     from workflows.operations import LOCATION_IDS, ORDER_TOTAL, OperatorView, yuan
     from workflows.parts import PartRun, rejection
     from workflows.payments import PaymentDesk
@@ -68,6 +68,8 @@ class Changes:
             why = "a part has been picked: the order can no longer change"
         elif o.substitutions:
             why = "a replacement was proposed while picking: the order can no longer change"
+        elif any(r.shipping.by_warehouse for r in self._open_or_picked()):
+            why = "a warehouse's execution system is working on the order: it can no longer change"
         elif o.ledger.refunded_units or o.ledger.refunded_amount:
             why = "money has gone back to the member already: the order can no longer change"
         if why is not None:
@@ -84,6 +86,13 @@ class Changes:
             for r in runs:  # every part held still: no pick slips between
                 await locks.enter_async_context(r.lock)
             self.check()
+            if sorted(r.fid for r in self._open_or_picked()) != [r.fid for r in runs]:
+                raise rejection(  # a part was routed again meanwhile: the change is asked again
+                    TooLateToChange(
+                        "the order's parts moved while it was changing: send the change again",
+                        details={"status": self.o.status},
+                    )
+                )
             o = self.o
             new = replace(
                 o.request,
@@ -162,7 +171,9 @@ class Changes:
             for r in runs:
                 await locks.enter_async_context(r.lock)
             o.supplement = None
-            late = any(r.state.status not in OPEN for r in runs) or not o.going_ahead()
+            planned = sorted([*prepared.kept, *prepared.dropped])
+            open_now = sorted(r.fid for r in runs if r.state.status in OPEN)
+            late = open_now != planned or len(open_now) != len(runs) or not o.going_ahead()
             if record.status == "succeeded":
                 await run_all([self.payments.projection(record, f"change {cid} paid")])
             if record.status == "succeeded" and not late:
@@ -181,6 +192,7 @@ class Changes:
         refunded; the coupons the new price does not use go back. (Under the parts' locks.)"""
         o = self.o
         let_go = c.HoldsMove(o.order_id, cid, prepared.decreases, "change")
+        moved = new.fulfilment != o.request.fulfilment
         o.request, o.pricing = new, prepared.pricing
         applied = {p.promotion_id for p in prepared.pricing.applied_promotions}
         coupons_lost = bool(new.coupon_codes) and not applied & set(prepared.coupon_promotions)
@@ -191,10 +203,11 @@ class Changes:
             part = self.dispatch.runs[fid].part
             part.lines[:] = plan[fid].lines
             part.carrier, part.carrier_reasons = plan[fid].carrier, plan[fid].carrier_reasons
+            self.dispatch.runs[fid].shipping.address = new.fulfilment.address
         added = [plan[fid] for fid in prepared.added]
         o.parts += added
         detail = _told(cid, diff, prepared)
-        record = c.ChangeRecord(o.request, cid, o.priced(), prepared.parts, added, detail)
+        record = c.ChangeRecord(o.request, cid, o.priced(), prepared.parts, added, detail, moved)
         steps: list[Step[Any, Any]] = [
             Step(OrderActivities.let_go, let_go, f"let go of what change {cid} no longer needs"),
             Step(OrderActivities.record_change, record, f"record change {cid}"),
@@ -203,8 +216,10 @@ class Changes:
             move = c.CouponMove(o.order_id)
             steps.append(Step(OrderActivities.give_back_coupons, move, "give the coupons back"))
         await run_all(steps)
-        for fid in prepared.dropped:
-            self.dispatch.runs[fid].cancel(f"the order changed ({cid}): not needed here")
+        for fid in prepared.dropped:  # under its lock already: cancelled now, nothing between
+            await self.dispatch.runs[fid].apply(
+                StaffAction(action="cancel", reason=f"the order changed ({cid}): not needed here")
+            )
         for part in added:
             self.dispatch.start(part)
         if diff < 0:

@@ -43,7 +43,7 @@ class Refunds:
         back = self.o.ledger.take(self.o.priced().lines, lines)
         if not back or self.o.paid is None:  # (refunds go back to the payment that paid)
             return ""
-        return await self._refund(self.o.paid, back, reason, key=key)
+        return await self._spread(back, reason, key=key)
 
     async def give_back_lines(self, back: list[RefundLine], reason: str, *, key: str) -> str:
         """Give back what these lines say (worked out already, and on the ledger): its id, or
@@ -51,19 +51,59 @@ class Refunds:
         back = [r for r in back if r.amount or r.points]
         if not back or self.o.paid is None:
             return ""
-        return await self._refund(self.o.paid, back, reason, key=key)
+        return await self._spread(back, reason, key=key)
 
     async def give_back_amount(self, amount: int, reason: str, *, key: str) -> str:
         """Money back that no unit stands for (a change that made the order cheaper)."""
         if amount <= 0 or self.o.paid is None:
             return ""
-        return await self._refund(self.o.paid, [RefundLine("", 0, amount)], reason, key=key)
+        return await self._spread([RefundLine("", 0, amount)], reason, key=key)
 
     async def give_back_payment(self, payment: c.PaymentRecord, reason: str) -> str:
         """All of a payment that should not have been taken (a success after the order was
         cancelled, or a second one). Its id, `R<order>-late-<payment>`, is how the read model
         tells such a payment from the one the order counts."""
+        self.o.refunded_from[payment.payment_id] = payment.amount
         return await self._refund(payment, [], reason, key=f"late-{payment.payment_id}")
+
+    async def _spread(self, back: list[RefundLine], reason: str, *, key: str) -> str:
+        """Back to the payments that paid the order: the first one, then the payments of its
+        changes, each up to what it has left (a gateway refunds no more than it took). The
+        first refund's id."""
+        assert self.o.paid is not None
+        sources = [self.o.paid] + [
+            p
+            for p in self.o.payments
+            if p.status == "succeeded"
+            and p.payment_id != self.o.paid.payment_id
+            and p.payment_id not in {x.payment_id for x in self.o.late}
+        ]
+        amount = sum(r.amount for r in back)
+        if len(sources) == 1:  # the usual order: one payment
+            self.o.refunded_from[self.o.paid.payment_id] = (
+                self.o.refunded_from.get(self.o.paid.payment_id, 0) + amount
+            )
+            return await self._refund(self.o.paid, back, reason, key=key)
+        first = ""
+        for i, payment in enumerate(sources):
+            left = payment.amount - self.o.refunded_from.get(payment.payment_id, 0)
+            take = amount if i == len(sources) - 1 else min(max(left, 0), amount)
+            if take <= 0 and i > 0:
+                continue
+            part = back if i == 0 else []
+            lines = [RefundLine(r.sku, r.qty, r.amount, r.points) for r in part]
+            if i > 0 or take != sum(r.amount for r in part):
+                points = sum(r.points for r in part)
+                lines = [RefundLine("", 0, take, points)]
+            self.o.refunded_from[payment.payment_id] = (
+                self.o.refunded_from.get(payment.payment_id, 0) + take
+            )
+            got = await self._refund(payment, lines, reason, key=key if i == 0 else f"{key}-{i}")
+            first = first or got
+            amount -= take
+            if amount <= 0:
+                break
+        return first
 
     async def _refund(
         self, payment: c.PaymentRecord, back: list[RefundLine], reason: str, *, key: str

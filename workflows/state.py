@@ -42,6 +42,7 @@ class OrderState:
     cancel_reason: str | None = None
     # money back, and after-sales
     ledger: RefundLedger = field(default_factory=RefundLedger)
+    refunded_from: dict[str, int] = field(default_factory=dict)  # fen back, per payment
     failed_refunds: list[str] = field(default_factory=list)  # "<refund id>: <why>"
     returns: int = 0
     earned: int = 0  # points earned at completion

@@ -78,6 +78,11 @@ class Substitutions:
                     "accepting, before recording the pick)",
                     details={"fulfilment_id": run_.fid, "status": st.status},
                 )
+            if self.o.supplement is not None:
+                raise InvalidTransition(
+                    "a change of the order waits for its payment: propose once it is settled",
+                    details={"payment_id": self.o.supplement.payment_id},
+                )
             waiting = self.o.awaiting_answer(run_.fid)
             if waiting is not None:
                 raise InvalidTransition(
@@ -85,6 +90,12 @@ class Substitutions:
                     details={"substitution_id": waiting},
                 )
             ordered = {ln.sku: ln.qty for ln in st.lines}
+            bought = {ln.sku for ln in self.o.priced().lines if not ln.gift}
+            if req.sku in ordered and req.sku not in bought:
+                raise InvalidRequest(
+                    f"{req.sku} is a gift here: a gift short is left out, not replaced",
+                    details={"field": "sku", "sku": req.sku},
+                )
             if req.sku not in ordered:
                 raise InvalidRequest(
                     f"SKU {req.sku} is not on this part: replace one of the SKUs it lists",

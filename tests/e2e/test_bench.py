@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 LAST_LINE = re.compile(
     r"^orders_per_s=[0-9.]+ floor_per_s=[0-9.]+ ratio=[0-9.]+ "
-    r"submit_p99_ms=[0-9.]+ action_p99_ms=[0-9.]+$"
+    r"submit_p99_ms=[0-9.]+ action_p99_ms=[0-9.]+ engine_ratio=[0-9.]+$"
 )
 
 
@@ -57,6 +57,9 @@ def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert result["cpu_ratio"] == pytest.approx(
         sum(floor_cpu.values()) / sum(order_cpu.values()), abs=0.01
     )
+    ours = order_cpu["worker"] + order_cpu["api"]
+    assert result["engine_ratio"] == pytest.approx(order_cpu["temporal"] / ours, abs=0.01)
+    assert result["engine_ratio"] > 0
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

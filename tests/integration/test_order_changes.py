@@ -322,6 +322,18 @@ async def test_a_difference_never_paid_undoes_the_change_and_a_paid_one_stands(
     assert reserved(site, loc, bread) == 2
     paid = [p for p in view["payments"] if p["status"] == "succeeded"]
     assert sum(p["amount"] for p in paid) == 2000
+    # cancelled now: each payment gets back what it paid (a gateway refunds no more than it took)
+    r = await site.http.post(
+        f"/v1/orders/{order['order_id']}/cancel", headers=member.app, json={"reason": "no"}
+    )
+    assert r.status_code == 200, r.text
+    view = await until(
+        member,
+        order,
+        lambda v: sum(x["amount"] for x in v["refunds"]) == 2000
+        and all(x["status"] == "succeeded" for x in v["refunds"]),
+    )
+    assert sorted(x["amount"] for x in view["refunds"]) == [1000, 1000]
 
 
 async def test_changes_that_cannot_stand_are_refused_and_change_nothing(
