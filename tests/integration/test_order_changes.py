@@ -330,8 +330,10 @@ async def test_a_difference_never_paid_undoes_the_change_and_a_paid_one_stands(
     view = await until(
         member,
         order,
-        lambda v: sum(x["amount"] for x in v["refunds"]) == 2000
-        and all(x["status"] == "succeeded" for x in v["refunds"]),
+        lambda v: (
+            sum(x["amount"] for x in v["refunds"]) == 2000
+            and all(x["status"] == "succeeded" for x in v["refunds"])
+        ),
     )
     assert sorted(x["amount"] for x in view["refunds"]) == [1000, 1000]
 
