@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -80,7 +81,15 @@ def cpu_seconds(pid: int) -> float:
 class BenchStack:
     """The embedded stack as processes, in a scratch home, on free ports."""
 
-    def __init__(self, home: Path, *, scale_out: bool, pg_url: str, events: bool = True) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        scale_out: bool,
+        pg_url: str,
+        events: bool = True,
+        sample: Path | None = None,
+    ) -> None:
         from workers.dev import scratch_stack
 
         shutil.rmtree(home, ignore_errors=True)
@@ -91,12 +100,22 @@ class BenchStack:
         self.scale_out = scale_out
         self.api_urls = [f"http://127.0.0.1:{self.settings.api_port}"]
         self.workers: list[int] = []
+        self.sample = sample
 
     def start(self) -> None:
         from workers.dev import free_port, wait_for_port
 
         self.stack.prepare()
         self.stack.start()
+        if self.sample is not None:  # the worker again, its stacks sampled (benchmarks/sampled.py)
+            index, (_, first) = next(
+                (i, x) for i, x in enumerate(self.stack.procs) if x[0] == "worker"
+            )
+            first.send_signal(signal.SIGINT)
+            first.wait(timeout=30)
+            self.stack.procs.pop(index)
+            module = [sys.executable, "-m", "benchmarks.sampled", str(self.sample)]
+            self.stack.spawn("worker", [*module, "workers.worker"])
         self.workers = [p.pid for name, p in self.stack.procs if name == "worker"]
         if self.scale_out:
             port = free_port()
@@ -216,7 +235,11 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
 async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     stack = BenchStack(
-        out / "run", scale_out=args.scale_out, pg_url=args.pg_url, events=not args.no_events
+        out / "run",
+        scale_out=args.scale_out,
+        pg_url=args.pg_url,
+        events=not args.no_events,
+        sample=args.sample,
     )
     admin = stack.settings.secret("admin_token")
     try:
@@ -419,6 +442,12 @@ def main() -> None:
         default=float(os.environ.get("BENCH_PACED_SHARE", 0.5)),
         help="then offer the same orders at this share of the measured throughput and report "
         "latency at that load (0: skip)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=Path,
+        default=None,
+        help="sample the worker's stacks into this file: where its CPU goes",
     )
     parser.add_argument("--in-flight", type=int, default=int(os.environ.get("BENCH_IN_FLIGHT", 0)))
     parser.add_argument(

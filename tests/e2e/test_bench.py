@@ -40,9 +40,16 @@ def run_bench(module: str, *args: str, home: Path | None = None, timeout: float 
 
 
 def test_a_small_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    sample = tmp_path / "worker-sample.txt"
     stdout = run_bench(
-        "full_stack", "--orders", "12", "--channels", "4", home=tmp_path / "home", timeout=600
+        "full_stack",
+        *("--orders", "12", "--channels", "4", "--sample", str(sample)),
+        home=tmp_path / "home",
+        timeout=600,
     )
+    # the worker ran under the sampler: where its CPU went, by function
+    profile = sample.read_text()
+    assert profile.startswith("samples running") and "activities/" in profile
     last = stdout.strip().splitlines()[-1]
     assert LAST_LINE.match(last), last
     out = tmp_path / "home" / "bench"
