@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from adapters.settings import Settings
-from adapters.signed import sign
+from adapters.signed import CallbackSender
 
 EVENTS = ("in_transit", "delivered", "failed")
 FINAL = ("delivered", "failed")
@@ -48,13 +46,12 @@ class EventIn(BaseModel):
 def create_courier_sim(secret: str, *, auto_delay_s: float | None = None) -> FastAPI:
     """`auto_delay_s`: collected parcels move on their own (the dev stack); None: only when
     driven (tests)."""
-    clients: list[httpx.AsyncClient] = []
+    sender = CallbackSender(secret)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        for client in clients:
-            await client.aclose()
+        await sender.aclose()
 
     app = FastAPI(title="Simulated courier", lifespan=lifespan)
     waybills: dict[str, dict[str, Any]] = {}
@@ -136,21 +133,7 @@ def create_courier_sim(secret: str, *, auto_delay_s: float | None = None) -> Fas
             "timestamp": int(time.time()),
         }
         w["events"].append(body)
-        await deliver(w["callback_url"], body)
-
-    async def deliver(url: str, event: dict[str, Any]) -> None:
-        raw = json.dumps(event).encode()
-        headers = {"content-type": "application/json", "X-Signature": sign(secret, raw)}
-        if not clients:
-            clients.append(httpx.AsyncClient(timeout=10))
-        for attempt in range(30):
-            try:
-                r = await clients[0].post(url, content=raw, headers=headers)
-                if r.status_code < 300:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        await sender.send(w["callback_url"], body)
 
     return app
 

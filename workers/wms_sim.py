@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import uvicorn
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from adapters.settings import Settings
-from adapters.signed import sign
+from adapters.signed import CallbackSender
 
 
 class Faults(BaseModel):
@@ -50,13 +48,12 @@ class NoticeIn(BaseModel):
 
 
 def create_wms_sim(secret: str, *, delay_s: float = 5.0) -> FastAPI:
-    clients: list[httpx.AsyncClient] = []
+    sender = CallbackSender(secret)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        for client in clients:
-            await client.aclose()
+        await sender.aclose()
 
     app = FastAPI(title="Simulated warehouse execution system", lifespan=lifespan)
     state: dict[str, Any] = {"faults": Faults(), "notices": {}}
@@ -112,7 +109,7 @@ def create_wms_sim(secret: str, *, delay_s: float = 5.0) -> FastAPI:
         if notice is None:
             raise HTTPException(404, f"no notice for {fid}")
         for body in notice["sent"]:
-            await deliver(notice["callback_url"], body)
+            await sender.send(notice["callback_url"], body)
         return {"fulfilment_id": fid, "resent": len(notice["sent"])}
 
     async def run(fid: str) -> None:
@@ -159,21 +156,7 @@ def create_wms_sim(secret: str, *, delay_s: float = 5.0) -> FastAPI:
             return
         times = 2 if state["faults"].duplicate else 1
         for _ in range(times):
-            await deliver(notice["callback_url"], body)
-
-    async def deliver(url: str, event: dict[str, Any]) -> None:
-        body = json.dumps(event).encode()
-        headers = {"content-type": "application/json", "X-Signature": sign(secret, body)}
-        if not clients:
-            clients.append(httpx.AsyncClient(timeout=10))
-        for attempt in range(30):
-            try:
-                r = await clients[0].post(url, content=body, headers=headers)
-                if r.status_code < 300:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+            await sender.send(notice["callback_url"], body)
 
     return app
 
