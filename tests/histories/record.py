@@ -3,12 +3,14 @@
 Runs the real workflows and activities on a real dev server over a scratch SQLite database,
 then writes each workflow's history as JSON beside this file. Re-record only on purpose: the
 stored histories are what running orders look like, and replaying them guards against
-non-deterministic changes.
+non-deterministic changes. `python -m tests.histories.record NAME ...` records only those paths
+(a new path, leaving the others as they were recorded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -33,11 +35,15 @@ from workers.temporal import bundled_binary, register_search_attributes
 from workers.worker import build_worker
 from workflows.messages import (
     NewPayment,
+    OrderChange,
     OrderInput,
     PartAction,
     PaymentResult,
     ReturnRequest,
     StaffAction,
+    SubstitutionAnswer,
+    SubstitutionRequest,
+    TrackingReport,
     order_workflow_id,
 )
 from workflows.order import OrderWorkflow
@@ -46,8 +52,18 @@ HERE = Path(__file__).parent
 QUEUE = "record"
 CODES = PickupCodes("record")
 SHORT = Timeouts(
-    payment_s=2, accept_s=2, pickup_expiry_s=2, delivery_confirm_s=2, return_window_s=2
+    payment_s=2,
+    accept_s=2,
+    pickup_expiry_s=2,
+    delivery_confirm_s=2,
+    return_window_s=2,
+    substitution_wait_s=2,
 )
+ONLY = set(sys.argv[1:])  # the paths to record (none named: all of them)
+
+
+def wanted(name: str) -> bool:
+    return not ONLY or name in ONLY
 
 
 async def run_path(  # type: ignore[no-untyped-def]
@@ -66,6 +82,8 @@ async def run_path(  # type: ignore[no-untyped-def]
 ) -> None:
     """One order down one path: submitted, paid (`pay`), taken through the staff `actions`
     (a short pick when `picked_qty` is given), then `then(order handle, sku)` if any."""
+    if not wanted(name):
+        return
     loc = f.location(engine)
     sku = f.sku(engine, price=1290)
     f.stock(engine, loc, sku, 10)
@@ -146,6 +164,8 @@ async def act_on(  # type: ignore[no-untyped-def]
 
 async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyped-def]
     """A delivery whose first store lets the accept window lapse; the next store delivers."""
+    if not wanted("rerouted"):
+        return
     sku = f.sku(engine, price=990)
     for priority in (1, 2):
         f.stock(engine, f.location(engine, priority=priority), sku, 5)
@@ -178,6 +198,83 @@ async def run_rerouted(client: Client, engine) -> None:  # type: ignore[no-untyp
     await act_on(handle, f"{oid}-R1-1", actions)
     await handle.result()
     (HERE / "rerouted.order.json").write_text((await handle.fetch_history()).to_json())
+
+
+async def run_substituted(client: Client, engine, name: str, *, answer: str | None) -> None:  # type: ignore[no-untyped-def]
+    """A pickup short of one unit: the store proposes a cheaper item, the member answers
+    (`answer`), or no answer comes and the line's preference ("similar") approves it."""
+    if not wanted(name):
+        return
+    loc = f.location(engine)
+    sku, other = f.sku(engine, price=1290), f.sku(engine, price=990)
+    f.stock(engine, loc, sku, 10)
+    f.stock(engine, loc, other, 10)
+    oid = f"O-{name}"
+    req = OrderRequest(
+        order_id=oid,
+        channel="pos",
+        channel_order_id=name,
+        lines=[LineRequest(sku=sku, qty=2)],
+        fulfilment=FulfilmentChoice(mode="pickup", location_id=loc),
+        payment_method="cash",
+        substitutions={sku: "similar"},
+    )
+    handle = await client.start_workflow(
+        OrderWorkflow.run,
+        OrderInput(req, SHORT),
+        id=order_workflow_id(oid),
+        task_queue=QUEUE,
+        execution_timeout=timedelta(minutes=5),
+    )
+    await handle.execute_update(OrderWorkflow.submit)
+    fid = f"{oid}-F-1"
+    await act_on(handle, fid, [StaffAction("accept")])
+    proposal = await handle.execute_update(
+        OrderWorkflow.propose_substitution, SubstitutionRequest(fid, sku, other, 1)
+    )
+    if answer is not None:
+        await handle.execute_update(
+            OrderWorkflow.answer_substitution,
+            SubstitutionAnswer(proposal.substitution_id, answer),
+        )
+    declined = answer == "decline"
+    for _ in range(200):  # the answer (or the wait) carried out: the part's lines show it
+        state = await handle.query(OrderWorkflow.part, fid)
+        lines = {ln.sku: ln.qty for ln in state.lines} if state else {}
+        if (lines == {sku: 1}) if declined else (other in lines):
+            break
+        await asyncio.sleep(0.05)
+    picked = [LineRequest(sku=sku, qty=1)]
+    if not declined:
+        picked.append(LineRequest(sku=other, qty=1))
+    await act_on(handle, fid, [StaffAction("picked", lines=picked), StaffAction("pickup")])
+    await handle.result()
+    (HERE / f"{name}.order.json").write_text((await handle.fetch_history()).to_json())
+
+
+async def change_then_fulfil(handle: Any, sku: str) -> None:
+    """Before the store picks, the member keeps one unit of two (refunded at once)."""
+    await handle.execute_update(OrderWorkflow.change, OrderChange(lines=[LineRequest(sku, 1)]))
+    oid = handle.id.removeprefix("order-")
+    actions = [
+        StaffAction("accept"),
+        StaffAction("picked"),
+        StaffAction("ship", carrier="SF", tracking_no="SF6"),
+        StaffAction("deliver"),
+    ]
+    await act_on(handle, f"{oid}-F-1", actions)
+
+
+async def tracked(handle: Any, _sku: str) -> None:
+    """The courier's tracking events, the delivery before the transit (reordered)."""
+    fid = f"{handle.id.removeprefix('order-')}-F-1"
+    for _ in range(200):
+        state = await handle.query(OrderWorkflow.part, fid)
+        if state is not None and state.status == "shipped":
+            break
+        await asyncio.sleep(0.05)
+    await handle.signal(OrderWorkflow.tracking, TrackingReport(fid, 2, "delivered", "at the door"))
+    await handle.signal(OrderWorkflow.tracking, TrackingReport(fid, 1, "in_transit", "on its way"))
 
 
 async def main() -> None:
@@ -328,6 +425,30 @@ async def record_all(client: Client, engine, gateway_url: str) -> None:  # type:
                 ReturnRequest(lines=[LineRequest(sku=sku, qty=1)], reason="dented"),
             )
 
+        await run_substituted(client, engine, "substituted", answer="approve")
+        await run_substituted(client, engine, "substitution-declined", answer="decline")
+        await run_substituted(client, engine, "substitution-timed-out", answer=None)
+        await run_path(
+            client,
+            engine,
+            "changed",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[],
+            then=change_then_fulfil,
+            gateway_url=gateway_url,
+        )
+        await run_path(
+            client,
+            engine,
+            "tracked",
+            mode="delivery",
+            method="wechat",
+            pay="succeeded",
+            actions=[a("accept"), a("picked"), a("ship", carrier="SF", tracking_no="SF7")],
+            then=tracked,
+        )
         await run_path(
             client,
             engine,

@@ -34,6 +34,11 @@ def test_there_are_histories_of_every_path() -> None:
         "returned",
         "rerouted",
         "member-pickup",
+        "substituted",
+        "substitution-declined",
+        "substitution-timed-out",
+        "changed",
+        "tracked",
     } <= names
 
 
