@@ -91,6 +91,28 @@ class Stack:
         assert r.status_code == 201, r.text
         return r.json()  # type: ignore[no-any-return]
 
+    async def member_order(
+        self, lines: list[dict[str, Any]], fulfilment: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An app member's order (a new member with stored value), paid from stored value."""
+        from tests.integration.test_cancel_and_refunds import member_with_balance
+
+        app = await self.token(role="channel", channel="app")
+        member = await member_with_balance(self, app, 1_000_000)
+        r = await self.http.post(
+            "/v1/orders",
+            headers=app,
+            json={
+                "channel_order_id": uid(),
+                "payment_method": "stored_value",
+                "member_phone": member["phone"],
+                "lines": lines,
+                "fulfilment": fulfilment,
+            },
+        )
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
     async def store_with_stock(
         self, *, on_hand: int = 20, price: int = 1290, **over: Any
     ) -> tuple[str, str]:

@@ -154,33 +154,10 @@ async def pickup_order(site: Stack, loc: str, sku: str, sku2: str) -> dict[str, 
     return r.json()  # type: ignore[no-any-return]
 
 
-async def member_order(
-    site: Stack, lines: list[dict[str, Any]], fulfilment: dict[str, Any]
-) -> dict[str, Any]:
-    """An app member's order, paid from stored value."""
-    app = await site.token(role="channel", channel="app")
-    from tests.integration.test_cancel_and_refunds import member_with_balance
-
-    member = await member_with_balance(site, app, 100_000)
-    r = await site.http.post(
-        "/v1/orders",
-        headers=app,
-        json={
-            "channel_order_id": uid(),
-            "payment_method": "stored_value",
-            "member_phone": member["phone"],
-            "lines": lines,
-            "fulfilment": fulfilment,
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
 async def delivery_order(site: Stack, sku: str) -> dict[str, Any]:
     address = HZ_ADDRESS | {"line1": "8 Hubin Rd"}
-    return await member_order(
-        site, [{"sku": sku, "qty": 1}], {"mode": "delivery", "address": address}
+    return await site.member_order(
+        [{"sku": sku, "qty": 1}], {"mode": "delivery", "address": address}
     )
 
 
@@ -259,8 +236,7 @@ async def test_staff_weigh_fresh_food_with_scale_labels_and_ask_for_a_replacemen
     plu = f"{zlib.crc32(loc.encode()) % 100_000:05d}"
     pork = f.sku(site.engine, price=3980, category="fresh", sold_by="weight", plu=plu)
     f.stock(site.engine, loc, pork, 20_000)
-    order = await member_order(
-        site,
+    order = await site.member_order(
         [{"sku": pork, "qty": 1000}, {"sku": milk, "qty": 1}],
         {"mode": "pickup", "location_id": loc},
     )

@@ -92,23 +92,7 @@ async def app_token(site: Stack) -> dict[str, str]:
 
 async def paid_delivery(site: Stack, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """A delivery order in Hangzhou, paid from stored value."""
-    from tests.integration.test_cancel_and_refunds import member_with_balance
-
-    app = await app_token(site)
-    member = await member_with_balance(site, app, 1_000_000)
-    r = await site.http.post(
-        "/v1/orders",
-        headers=app,
-        json={
-            "channel_order_id": uid(),
-            "payment_method": "stored_value",
-            "member_phone": member["phone"],
-            "lines": lines,
-            "fulfilment": {"mode": "delivery", "address": HZ_ADDRESS},
-        },
-    )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return await site.member_order(lines, {"mode": "delivery", "address": HZ_ADDRESS})
 
 
 async def order_of(site: Stack, order_id: str) -> dict[str, Any]:
