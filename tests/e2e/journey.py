@@ -478,12 +478,20 @@ def walk(
         },
     )
     get("/v1/fulfilments/{fulfilment_id}/label", "admin", params={"fulfilment_id": fid3})
-    post(
-        "/v1/sim/couriers/{tracking_no}",
-        "admin",
-        params={"tracking_no": waybill},
-        body={"event": "in_transit"},
-    )
+
+    def in_transit() -> bool:  # once the courier has collected the parcel (just after shipping)
+        try:
+            post(
+                "/v1/sim/couriers/{tracking_no}",
+                "admin",
+                params={"tracking_no": waybill},
+                body={"event": "in_transit"},
+            )
+        except AssertionError:  # 409: not collected yet
+            return False
+        return True
+
+    wait(in_transit)
     wait(lambda: _tracked(j, oid3))
     signed(
         j,

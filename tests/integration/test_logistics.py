@@ -128,10 +128,17 @@ async def part_status(site: Stack, order_id: str, fid: str, status: str) -> dict
 
 
 async def drive(site: Stack, tracking_no: str, event: str) -> None:
-    r = await site.http.post(
-        f"/v1/sim/couriers/{tracking_no}", headers=site.admin, json={"event": event}
-    )
-    assert r.status_code == 200, r.text
+    """The simulated courier's event, once it has collected the parcel (the part's workflow
+    tells it so just after the shipment, in the background)."""
+
+    async def sent() -> bool:
+        r = await site.http.post(
+            f"/v1/sim/couriers/{tracking_no}", headers=site.admin, json={"event": event}
+        )
+        assert r.status_code in (200, 409), r.text
+        return r.status_code == 200
+
+    await until(sent, seconds=10)
 
 
 async def wms_faults(url: str, **faults: Any) -> None:
