@@ -23,6 +23,7 @@ from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
 from adapters.staff import StaffAccounts
+from adapters.tables import Fulfilment
 from adapters.tokens import Principal, TokenRepository
 from domain.errors import DomainError, Forbidden, NotAllowedForChannel, NotFound, Unauthorized
 
@@ -158,3 +159,13 @@ def location_scope(p: Principal, location_id: str) -> None:
         return
     if p.role != "staff" or p.location_id != location_id:
         raise Forbidden("staff act on their own location only")
+
+
+def staff_part(svc: Services, p: Principal, fulfilment_id: str) -> Fulfilment:
+    """The part, for the staff of its location or an admin (anyone else: it does not exist)."""
+    row = svc.read_model.fulfilment(fulfilment_id)
+    if row is None or (
+        p.role != "admin" and (p.role != "staff" or p.location_id != row.location_id)
+    ):
+        raise NotFound(f"fulfilment {fulfilment_id} does not exist: check fulfilment_id")
+    return row

@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, order_scope, require_role, services
+from api.deps import Services, caller, order_scope, require_role, services, staff_part
 from api.routes.orders import update_order
 from api.schemas import ClientId, DecisionIn, LinePickedIn, SubstitutionIn
 from domain import barcodes
-from domain.errors import InvalidRequest, NotFound
+from domain.errors import InvalidRequest
 from domain.orders import LineRequest, require_distinct_skus
 from workflows.messages import SubstitutionAnswer, SubstitutionRequest
 from workflows.order import OrderWorkflow
@@ -62,9 +62,7 @@ async def propose(
     not yet recorded): `qty` of `sku` missing, the same quantity of `with_sku` instead. The
     member's channel gets `substitution.proposed` and answers; the pick waits for the answer
     (at most `OMS_SUBSTITUTION_WAIT_S`, then the line's preference decides)."""
-    row = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
-    if row is None or (p.role != "admin" and p.location_id != row.location_id):
-        raise NotFound(f"fulfilment {fulfilment_id} does not exist")
+    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
     req = SubstitutionRequest(
         fulfilment_id,
         body.sku,

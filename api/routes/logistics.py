@@ -16,7 +16,7 @@ from adapters.tables import Carrier
 from adapters.tokens import Principal
 from api import answers
 from api.contract import REF_TEMPLATE
-from api.deps import Services, Unavailable, caller, require_admin, services
+from api.deps import Services, Unavailable, caller, require_admin, services, staff_part
 from api.routes.admin import created_or_replaced
 from api.schemas import CarrierIn, ClientId, CourierCallbackIn, CourierSimIn, WmsCallbackIn
 from domain.errors import InvalidRequest, InvalidTransition, NotFound, Unauthorized
@@ -216,11 +216,7 @@ def label(
     """A delivery part's shipping label as PDF: its waybill number as a barcode, both
     addresses and its lines (staff of its location, or an admin). A part gets its waybill when
     it ships, or when it is sent to a warehouse's execution system."""
-    row = svc.read_model.fulfilment(fulfilment_id)
-    if row is None:
-        raise NotFound(f"fulfilment {fulfilment_id} does not exist: check fulfilment_id")
-    if p.role != "admin" and (p.role != "staff" or p.location_id != row.location_id):
-        raise NotFound(f"fulfilment {fulfilment_id} does not exist: check fulfilment_id")
+    row = staff_part(svc, p, fulfilment_id)
     if row.mode != "delivery" or not row.tracking_no:
         raise InvalidTransition(
             f"{fulfilment_id} has no waybill yet: it gets one when it ships (or is sent to its "

@@ -13,7 +13,7 @@ from adapters.read_model import fulfilment_view
 from adapters.tables import Fulfilment
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, location_scope, services
+from api.deps import Services, caller, location_scope, services, staff_part
 from api.errors import refusal
 from api.routes.fresh import picked_lines
 from api.schemas import ClientId, FulfilmentStatusFilter, PickedIn, PickupIn, ReasonIn, ShipIn
@@ -41,9 +41,7 @@ def work_list(
 
 
 async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffAction) -> dict:
-    row = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
-    if row is None or (p.role != "admin" and p.location_id != row.location_id):
-        raise NotFound(f"fulfilment {fulfilment_id} does not exist")
+    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
     if p.role == "staff":
         action.location_id = p.location_id
     client = await svc.temporal()
