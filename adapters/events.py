@@ -25,6 +25,7 @@ from sqlalchemy import BindParameter, Table, bindparam, func, insert, or_, selec
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from adapters import fastsql
 from adapters.db import read_scope, session_scope, upsert
 from adapters.tables import (
     ChannelEvent,
@@ -119,7 +120,8 @@ def emit(
     """Record an event in the caller's transaction (nothing is sent here)."""
     if not _outbox["on"]:
         return
-    s.execute(
+    fastsql.execute(
+        s,
         EVENT_INSERT,
         {
             "event_id": new_event_id(),

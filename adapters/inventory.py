@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters import fastsql
 from adapters.catalog import site_of
 from adapters.db import read_scope, session_scope
 from adapters.events import touch_stock
@@ -147,7 +148,7 @@ class InventoryRepository:
             s.add(row)
             s.flush()
             if delta:
-                s.add(self._movement("adjust", location_id, sku, on_hand_delta=delta))
+                _moved(s, self._movement("adjust", location_id, sku, on_hand_delta=delta))
             touch_stock(s, {(location_id, sku)})
             return row
 
@@ -160,7 +161,7 @@ class InventoryRepository:
                     text("UPDATE stock SET on_hand = on_hand + :q WHERE location_id=:l AND sku=:s"),
                     {"q": qty, "l": location_id, "s": sku},
                 )
-                s.add(self._movement("receive", location_id, sku, on_hand_delta=qty, key=key))
+                _moved(s, self._movement("receive", location_id, sku, on_hand_delta=qty, key=key))
                 touch_stock(s, {(location_id, sku)})
             row = s.get(Stock, (location_id, sku))
             assert row is not None
@@ -234,7 +235,8 @@ class InventoryRepository:
                         ),
                         {"q": delta, "l": location_id, "s": row_sku},
                     )
-                s.add(
+                _moved(
+                    s,
                     self._movement(
                         "reserve" if delta > 0 else "release",
                         location_id,
@@ -244,7 +246,7 @@ class InventoryRepository:
                         order_id=order_id,
                         fulfilment_id=fulfilment_id,
                         note=f"substitution {key}",
-                    )
+                    ),
                 )
             touch_stock(s, {(location_id, r[0]) for r in rows})
             return True
@@ -301,7 +303,8 @@ class InventoryRepository:
                     ),
                     {"q": h.qty, "l": h.location_id, "s": h.sku},
                 )
-                s.add(
+                _moved(
+                    s,
                     self._movement(
                         "release",
                         h.location_id,
@@ -311,7 +314,7 @@ class InventoryRepository:
                         order_id=order_id,
                         fulfilment_id=h.fulfilment_id,
                         note=f"order change {change}",
-                    )
+                    ),
                 )
             touch_stock(s, {(h.location_id, h.sku) for h in holds})
 
@@ -350,14 +353,13 @@ class InventoryRepository:
                 done.add(f"{kind}:{base}")
                 left = line.qty if handed is None else min(line.qty, handed.get(line.sku, 0))
                 on_hand_delta = -left if kind == "deduct" else 0
-                s.execute(
-                    text(
-                        "UPDATE stock SET reserved = reserved - :q, on_hand = on_hand + :d "
-                        "WHERE location_id=:l AND sku=:s"
-                    ),
+                fastsql.execute(
+                    s,
+                    SETTLE,
                     {"q": line.qty, "d": on_hand_delta, "l": part.location_id, "s": line.sku},
                 )
-                s.add(
+                _moved(
+                    s,
                     self._movement(
                         kind,
                         part.location_id,
@@ -368,7 +370,7 @@ class InventoryRepository:
                         order_id=order_id,
                         fulfilment_id=part.fulfilment_id,
                         note=reason,
-                    )
+                    ),
                 )
             touch_stock(s, {(part.location_id, line.sku) for line in lines})
 
@@ -382,7 +384,8 @@ class InventoryRepository:
                 text("UPDATE stock SET on_hand = on_hand + :q WHERE location_id=:l AND sku=:s"),
                 {"q": qty, "l": location_id, "s": sku},
             )
-            s.add(
+            _moved(
+                s,
                 self._movement(
                     "restock",
                     location_id,
@@ -391,7 +394,7 @@ class InventoryRepository:
                     key=key,
                     order_id=order_id,
                     note="returned",
-                )
+                ),
             )
             touch_stock(s, {(location_id, sku)})
 
@@ -411,7 +414,8 @@ class InventoryRepository:
         """`qty` reserved for a part if that many are to be had, with its movement."""
         if not _take(s, location_id, sku, qty):
             return False
-        s.add(
+        _moved(
+            s,
             self._movement(
                 "reserve",
                 location_id,
@@ -421,7 +425,7 @@ class InventoryRepository:
                 order_id=order_id,
                 fulfilment_id=fulfilment_id,
                 **({"note": note} if note else {}),
-            )
+            ),
         )
         return True
 
@@ -433,28 +437,34 @@ class InventoryRepository:
 
     @staticmethod
     def _count_dispatch(s: Session, location_id: str, day: date) -> None:
-        s.execute(
-            text(
-                "INSERT INTO dailydispatch (location_id, day, parts) VALUES (:l, :d, 1) "
-                "ON CONFLICT (location_id, day) DO UPDATE SET parts = dailydispatch.parts + 1"
-            ),
-            {"l": location_id, "d": day.isoformat()},
-        )
+        fastsql.execute(s, COUNT_DISPATCH, {"l": location_id, "d": day.isoformat()})
 
     @staticmethod
-    def _movement(kind: str, location_id: str, sku: str, **kw: object) -> StockMovement:
+    def _movement(kind: str, location_id: str, sku: str, **kw: object) -> dict[str, object]:
         key = kw.pop("key", None) or f"{kind}:{location_id}:{sku}:{uuid.uuid4().hex}"
-        return StockMovement(kind=kind, location_id=location_id, sku=sku, key=key, **kw)  # type: ignore[arg-type]
+        return {"kind": kind, "location_id": location_id, "sku": sku, "key": key, **kw}
+
+
+def _moved(s: Session, movement: dict[str, object]) -> None:
+    """A movement in the ledger (a plain insert in the session's transaction)."""
+    fastsql.insert(s, StockMovement, [movement])
+
+
+TAKE = text(
+    "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
+    "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
+)
+COUNT_DISPATCH = text(
+    "INSERT INTO dailydispatch (location_id, day, parts) VALUES (:l, :d, 1) "
+    "ON CONFLICT (location_id, day) DO UPDATE SET parts = dailydispatch.parts + 1"
+)
+SETTLE = text(
+    "UPDATE stock SET reserved = reserved - :q, on_hand = on_hand + :d "
+    "WHERE location_id=:l AND sku=:s"
+)
 
 
 def _take(s: Session, location_id: str, sku: str, qty: int) -> bool:
     """Reserve `qty` if that many are available beyond the safety stock (one conditional
     update, so that concurrent reservations never over-reserve)."""
-    updated = s.execute(
-        text(
-            "UPDATE stock SET reserved = reserved + :q WHERE location_id=:l "
-            "AND sku=:s AND on_hand - reserved - safety_stock >= :q"
-        ),
-        {"q": qty, "l": location_id, "s": sku},
-    )
-    return bool(updated.rowcount == 1)  # type: ignore[attr-defined]
+    return fastsql.execute(s, TAKE, {"q": qty, "l": location_id, "s": sku}) == 1

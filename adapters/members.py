@@ -6,11 +6,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import BindParameter, bindparam, func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from adapters import fastsql
 from adapters.db import read_scope, session_scope
 from adapters.tables import (
     Member,
@@ -75,8 +77,7 @@ class MemberRepository:
         self, member_id: str, delta: int, *, kind: str, key: str, order_id: str | None = None
     ) -> Member:
         with session_scope(self.engine) as s:
-            seen = s.exec(select(StoredValueEntry.id).where(StoredValueEntry.key == key)).first()
-            if seen is None:
+            if fastsql.first(s, STORED_VALUE_SEEN, {"key": key}) is None:
                 _add_to_balance(
                     s,
                     member_id,
@@ -85,14 +86,21 @@ class MemberRepository:
                     refusal="the member's stored value balance is too low: top up at the till, or "
                     "choose another payment_method",
                 )
-                s.add(
-                    StoredValueEntry(
-                        key=key, member_id=member_id, kind=kind, delta=delta, order_id=order_id
-                    )
+                fastsql.insert(
+                    s,
+                    StoredValueEntry,
+                    [
+                        {
+                            "key": key,
+                            "member_id": member_id,
+                            "kind": kind,
+                            "delta": delta,
+                            "order_id": order_id,
+                        }
+                    ],
                 )
-            row = s.get(Member, member_id)
+            row = s.get(Member, member_id)  # loaded after the update: the new balance
             assert row is not None
-            s.refresh(row)
             return row
 
     # --- admin and registration --------------------------------------------------------------
@@ -170,7 +178,7 @@ class MemberRepository:
         """A points ledger entry; the balance never goes below zero. Idempotent on `key`."""
         key = key or f"adjust:{member_id}:{uuid.uuid4().hex}"
         with session_scope(self.engine) as s:
-            if s.exec(select(PointsEntry.id).where(PointsEntry.key == key)).first() is not None:
+            if fastsql.first(s, POINTS_SEEN, {"key": key}) is not None:
                 return
             _add_to_balance(
                 s,
@@ -180,15 +188,19 @@ class MemberRepository:
                 refusal="the points balance cannot go below zero: take off at most the member's "
                 "current points",
             )
-            s.add(
-                PointsEntry(
-                    key=key,
-                    member_id=member_id,
-                    kind=kind,
-                    delta=delta,
-                    reason=reason,
-                    order_id=order_id,
-                )
+            fastsql.insert(
+                s,
+                PointsEntry,
+                [
+                    {
+                        "key": key,
+                        "member_id": member_id,
+                        "kind": kind,
+                        "delta": delta,
+                        "reason": reason,
+                        "order_id": order_id,
+                    }
+                ],
             )
 
     def conflicts(self, *, resolved: bool | None) -> list[dict[str, Any]]:
@@ -315,18 +327,24 @@ def _record_conflict(
         )
 
 
+_ADD_TO = {
+    column: text(
+        f"UPDATE member SET {column} = {column} + :d WHERE member_id = :m AND {column} + :d >= 0"
+    )
+    for column in ("points", "stored_value_amount")
+}
+_KEY: BindParameter[str] = bindparam("key")
+POINTS_SEEN = sa_select(PointsEntry.__table__.c.id).where(PointsEntry.__table__.c.key == _KEY)  # type: ignore[attr-defined]
+STORED_VALUE_SEEN = sa_select(StoredValueEntry.__table__.c.id).where(  # type: ignore[attr-defined]
+    StoredValueEntry.__table__.c.key == _KEY  # type: ignore[attr-defined]
+)
+
+
 def _add_to_balance(s: Session, member_id: str, column: str, delta: int, *, refusal: str) -> None:
     """Add `delta` to a member's balance in one conditional update: never below zero, no lost
     update under concurrency."""
-    assert column in ("points", "stored_value_amount")
-    res = s.execute(
-        text(
-            f"UPDATE member SET {column} = {column} + :d WHERE member_id = :m "
-            f"AND {column} + :d >= 0"
-        ),
-        {"d": delta, "m": member_id},
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
+    changed = fastsql.execute(s, _ADD_TO[column], {"d": delta, "m": member_id})
+    if changed != 1:
         if s.get(Member, member_id) is None:
             raise NotFound(f"member {member_id} does not exist")
         raise InvalidRequest(refusal, details={"member_id": member_id, "delta": delta})

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from adapters import fastsql
 from adapters.db import insert_ignoring_duplicates, read_scope, session_scope
 from adapters.events import ORDER_EVENTS, PART_EVENTS, emit, outbox_on
 from adapters.labels import Label
@@ -110,6 +111,7 @@ REFUND_COLUMNS = [
 _ORDER: BindParameter[str] = bindparam("oid")
 # An order's view, in statements built once (no statement built, coerced or keyed per call).
 VIEW_ORDER = sa_select(ORDERS).where(ORDERS.c.order_id == _ORDER)
+ORDER_EXISTS = sa_select(ORDERS.c.order_id).where(ORDERS.c.order_id == _ORDER)
 VIEW_LINES = sa_select(*LINE_COLUMNS).where(LINES.c.order_id == _ORDER).order_by(LINES.c.line_no)
 VIEW_PARTS = (
     sa_select(*PART_COLUMNS)
@@ -180,48 +182,59 @@ class ReadModel:
         payment: PaymentRecord,
     ) -> None:
         with session_scope(self.engine) as s:
-            if s.get(Order, req.order_id) is not None:
+            if fastsql.first(s, ORDER_EXISTS, {"oid": req.order_id}) is not None:
                 return
-            s.add(
-                Order(
-                    order_id=req.order_id,
-                    channel=req.channel,
-                    channel_order_id=req.channel_order_id,
-                    member_id=member_id,
-                    member_phone=req.member_phone,
-                    status=status,
-                    mode=req.fulfilment.mode,
-                    payment_method=req.payment_method,
-                    **_priced_order(req, pricing, parts),
-                )
+            # plain inserts, each table's rows in one statement: no ORM objects on this path
+            fastsql.insert(
+                s,
+                Order,
+                [
+                    {
+                        "order_id": req.order_id,
+                        "channel": req.channel,
+                        "channel_order_id": req.channel_order_id,
+                        "member_id": member_id,
+                        "member_phone": req.member_phone,
+                        "status": status,
+                        "mode": req.fulfilment.mode,
+                        "payment_method": req.payment_method,
+                        **_priced_order(req, pricing, parts),
+                    }
+                ],
             )
-            s.flush()
-            for i, line in enumerate(pricing.lines):
-                s.add(
-                    OrderLine(
-                        order_id=req.order_id,
-                        line_no=i + 1,
-                        sku=line.sku,
-                        qty=line.qty,
-                        unit_price_amount=line.unit_price_amount,
-                        discount_amount=line.discount_amount,
-                        paid_amount=line.paid_amount,
-                        points_amount=line.points_amount,
-                        gift=line.gift,
-                        detail=promotion_list(line.promotions),
-                        sold_by=line.sold_by,
-                    )
-                )
-            for part in parts:
-                s.add(_fulfilment_row(req.order_id, part))
-            s.add(
-                Payment(
-                    payment_id=payment.payment_id,
-                    order_id=req.order_id,
-                    method=payment.method,
-                    amount=payment.amount,
-                    status=payment.status,
-                )
+            fastsql.insert(
+                s,
+                OrderLine,
+                [
+                    {
+                        "order_id": req.order_id,
+                        "line_no": i + 1,
+                        "sku": line.sku,
+                        "qty": line.qty,
+                        "unit_price_amount": line.unit_price_amount,
+                        "discount_amount": line.discount_amount,
+                        "paid_amount": line.paid_amount,
+                        "points_amount": line.points_amount,
+                        "gift": line.gift,
+                        "detail": promotion_list(line.promotions),
+                        "sold_by": line.sold_by,
+                    }
+                    for i, line in enumerate(pricing.lines)
+                ],
+            )
+            fastsql.insert(s, Fulfilment, [_fulfilment_values(req.order_id, p) for p in parts])
+            fastsql.insert(
+                s,
+                Payment,
+                [
+                    {
+                        "payment_id": payment.payment_id,
+                        "order_id": req.order_id,
+                        "method": payment.method,
+                        "amount": payment.amount,
+                        "status": payment.status,
+                    }
+                ],
             )
             submitted = f"{len(pricing.lines)} lines, payable {pricing.payable_amount} fen"
             _timelines(
@@ -241,10 +254,8 @@ class ReadModel:
                     ),
                 ],
             )
-            s.flush()
-            _tell_channel(s, req.order_id, "order.created")
-            if status == "paid":
-                _tell_channel(s, req.order_id, "order.paid")
+            paid = ("order.paid",) if status == "paid" else ()
+            _tell_channel(s, req.order_id, "order.created", *paid)
 
     def set_order_status(self, order_id: str, status: str, *, event: str, detail: str = "") -> None:
         """The order's new status, and the event on its timeline; a record that is further
@@ -318,12 +329,12 @@ class ReadModel:
                 _join_shipment(s, fulfilment_id, order_id, location_id, self.merge_window_s)
             elif new and status in ("rejected", "cancelled", "expired"):
                 _leave_shipment(s, fulfilment_id)
-            if new and event == "picked" and status != "picked":
+            if new:
                 # a pickup part is ready once picked: the channel hears of the pick (and what is
                 # short) as a delivery's channel does, then that it is ready
-                _tell_channel(s, order_id, "fulfilment.picked")
-            if new and status in PART_EVENTS:
-                _tell_channel(s, order_id, PART_EVENTS[status])
+                picked = ("fulfilment.picked",) if event == "picked" and status != "picked" else ()
+                told = (PART_EVENTS[status],) if status in PART_EVENTS else ()
+                _tell_channel(s, order_id, *picked, *told)
             return None
 
     def set_waybill(self, fulfilment_id: str, *, carrier: str, tracking_no: str) -> None:
@@ -933,19 +944,23 @@ class ReadModel:
             return [fulfilment_view(f) | {"order_id": f.order_id} for f in rows]
 
 
+def _fulfilment_values(order_id: str, part: PlannedPart) -> dict[str, Any]:
+    return {
+        "fulfilment_id": part.fulfilment_id,
+        "order_id": order_id,
+        "location_id": part.location_id,
+        "mode": part.mode,
+        "status": "pending",
+        "lines": [{"sku": ln.sku, "qty": ln.qty, "picked_qty": None} for ln in part.lines],
+        "reasons": part.reasons,
+        "execution": part.execution,
+        "carrier": part.carrier,
+        "carrier_reasons": part.carrier_reasons,
+    }
+
+
 def _fulfilment_row(order_id: str, part: PlannedPart) -> Fulfilment:
-    return Fulfilment(
-        fulfilment_id=part.fulfilment_id,
-        order_id=order_id,
-        location_id=part.location_id,
-        mode=part.mode,
-        status="pending",
-        lines=[{"sku": ln.sku, "qty": ln.qty, "picked_qty": None} for ln in part.lines],
-        reasons=part.reasons,
-        execution=part.execution,
-        carrier=part.carrier,
-        carrier_reasons=part.carrier_reasons,
-    )
+    return Fulfilment(**_fulfilment_values(order_id, part))
 
 
 def _priced_order(req: OrderRequest, pricing: Pricing, parts: list[PlannedPart]) -> dict[str, Any]:
@@ -1020,7 +1035,7 @@ def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> b
     """An event on the order's timeline, once per key (a repeated projection adds nothing):
     whether it was new."""
     row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail, "at": utcnow()}
-    return bool(s.execute(insert_ignoring_duplicates(s, TIMELINE), row).rowcount)  # type: ignore[attr-defined]
+    return bool(fastsql.execute(s, insert_ignoring_duplicates(s, TIMELINE), row))
 
 
 def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) -> None:
@@ -1033,14 +1048,16 @@ def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) ->
     s.execute(insert_ignoring_duplicates(s, TIMELINE), rows)
 
 
-def _tell_channel(s: Session, order_id: str, type_: str) -> None:
-    """An event for the order's channel, with the order as the channel now sees it (in the
-    transaction of the change it reports)."""
-    if not outbox_on():
+def _tell_channel(s: Session, order_id: str, *types: str) -> None:
+    """Events for the order's channel, with the order as the channel now sees it (in the
+    transaction of the change they report: events of one change share one view)."""
+    if not outbox_on() or not types:
         return
-    order = s.execute(VIEW_ORDER, {"oid": order_id}).first()
+    order = fastsql.first(s, VIEW_ORDER, {"oid": order_id})
     if order is not None:
-        emit(s, channel=order.channel, type=type_, order_id=order_id, data=_view(s, order))
+        view = _view(s, order)
+        for type_ in types:
+            emit(s, channel=order.channel, type=type_, order_id=order_id, data=view)
 
 
 def fulfilment_view(f: Any) -> dict[str, Any]:
@@ -1065,12 +1082,12 @@ def _view(s: Session, o: Any) -> dict[str, Any]:
     """The order as the API shows it, read with statements built once (an `Order` row, or a
     row of the order table): the API's answer and every channel event's data."""
     oid = {"oid": o.order_id}
-    lines = s.execute(VIEW_LINES, oid).all()
-    fulfilments = s.execute(VIEW_PARTS, oid).all()
-    payments = s.execute(VIEW_PAYMENTS, oid).all()
-    refunds = s.execute(VIEW_REFUNDS, oid).all()
-    substitutions = s.execute(VIEW_SUBSTITUTIONS, oid).all()
-    timeline = s.execute(VIEW_TIMELINE, oid).all()
+    lines = fastsql.rows(s, VIEW_LINES, oid)
+    fulfilments = fastsql.rows(s, VIEW_PARTS, oid)
+    payments = fastsql.rows(s, VIEW_PAYMENTS, oid)
+    refunds = fastsql.rows(s, VIEW_REFUNDS, oid)
+    substitutions = fastsql.rows(s, VIEW_SUBSTITUTIONS, oid)
+    timeline = fastsql.rows(s, VIEW_TIMELINE, oid)
     payment = counted_payment(payments, refunds)
     return {
         "order_id": o.order_id,
@@ -1091,7 +1108,7 @@ def _view(s: Session, o: Any) -> dict[str, Any]:
         "payment": None if payment is None else payment_view(payment),
         "payments": [payment_view(p) for p in payments],
         "fulfilments": [fulfilment_view(f) for f in fulfilments],
-        "substitutions": [dict(r._mapping) for r in substitutions],
+        "substitutions": [r._asdict() for r in substitutions],
         "refunds": [
             {
                 "refund_id": r.refund_id,

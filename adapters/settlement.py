@@ -6,10 +6,12 @@ import csv
 import io
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from adapters import fastsql
 from adapters.db import read_scope, session_scope
 from adapters.tables import (
     Location,
@@ -21,6 +23,19 @@ from adapters.tables import (
 )
 from domain.errors import NotFound
 from domain.settlement import SettlementTerms, settlement_delta
+
+_ENTRIES = SettlementEntry.__table__  # type: ignore[attr-defined]
+# the key itself, or an entry of its shares (`key|party|role`, among the order's entries: both
+# found through an index): a settlement made before
+ENTRY_SEEN = sa_select(_ENTRIES.c.id).where(
+    or_(
+        _ENTRIES.c.key == bindparam("key"),
+        and_(
+            _ENTRIES.c.order_id == bindparam("oid"),
+            _ENTRIES.c.key.startswith(bindparam("prefix")),
+        ),
+    )
+)
 
 
 def rule_id_for(channel: str | None, location_id: str | None) -> str:
@@ -105,12 +120,10 @@ class SettlementLedger:
         `key`, so repeating it changes nothing."""
         with session_scope(self.engine) as s:
             snap = s.get(OrderSettlement, order_id, with_for_update=True)
-            if s.exec(select(SettlementEntry.id).where(SettlementEntry.key == key)).first():
-                return
-            done = s.exec(
-                select(SettlementEntry.id).where(col(SettlementEntry.key).startswith(key + "|"))
-            ).first()
-            if done is not None:
+            if (
+                fastsql.first(s, ENTRY_SEEN, {"key": key, "oid": order_id, "prefix": key + "|"})
+                is not None
+            ):
                 return
             if snap is None:
                 rule_id, terms = self.terms_for(s, channel, location_id)
@@ -133,32 +146,33 @@ class SettlementLedger:
                 fulfiller=shared_by[0][0] if shared_by else snap.fulfiller,
                 fulfillers=shared_by,
             )
-            for share in moves:
-                s.add(
-                    SettlementEntry(
-                        key=f"{key}|{share.party}|{share.role}",
-                        order_id=order_id,
-                        model=snap.model,
-                        party=share.party,
-                        role=share.role,
-                        amount=share.amount,
-                        day=day,
-                        cause=cause,
-                    )
-                )
+            entries = [
+                {
+                    "key": f"{key}|{share.party}|{share.role}",
+                    "order_id": order_id,
+                    "model": snap.model,
+                    "party": share.party,
+                    "role": share.role,
+                    "amount": share.amount,
+                    "day": day,
+                    "cause": cause,
+                }
+                for share in moves
+            ]
             if not moves:  # keep the key, so a repeat is recognised
-                s.add(
-                    SettlementEntry(
-                        key=key,
-                        order_id=order_id,
-                        model=snap.model,
-                        party=snap.fulfiller,
-                        role="none",
-                        amount=0,
-                        day=day,
-                        cause=cause,
-                    )
-                )
+                entries = [
+                    {
+                        "key": key,
+                        "order_id": order_id,
+                        "model": snap.model,
+                        "party": snap.fulfiller,
+                        "role": "none",
+                        "amount": 0,
+                        "day": day,
+                        "cause": cause,
+                    }
+                ]
+            fastsql.insert(s, SettlementEntry, entries)
             snap.net_amount = after
             s.add(snap)
 

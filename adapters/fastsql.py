@@ -1,0 +1,174 @@
+"""Statements on the hottest paths, run on the session's own database connection.
+
+A Core statement is compiled once per dialect; each call then hands its SQL and parameters
+straight to the driver (sqlite3 or psycopg) on the connection of the session's transaction, and
+converts what comes back with the column types' own processors (JSON, datetimes). The result
+is what SQLAlchemy's execution would give (rows with attributes by column name), without its
+per-call machinery, which costs several times what SQLite itself does for these small
+statements (`docs/performance.md`). Same transaction, same locks, same dialects: nothing about
+what a statement does changes, only how many Python calls surround it.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+from sqlmodel import Session
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order, for positional paramstyles
+    binds: tuple[tuple[str, Callable[[Any], Any]], ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    row: Any  # a namedtuple type with the result's column names, or None
+
+
+_plans: dict[tuple[str, str, int, tuple[str, ...]], tuple[ClauseElement, _Plan]] = {}
+
+
+def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan:
+    key = (dialect.name, dialect.driver, id(stmt), keys)
+    found = _plans.get(key)
+    if found is not None and found[0] is stmt:
+        return found[1]
+    # the parameters' names matter to an INSERT without values: its columns are those given
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys))
+    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+    binds = tuple((k, fn) for k, fn in compiled._bind_processors.items() if fn is not None)
+    columns = compiled._result_columns or []
+    results = []
+    for i, rc in enumerate(columns):
+        fn = rc.type._cached_result_processor(dialect, None)
+        if fn is not None:
+            results.append((i, fn))
+    row = namedtuple("Row", [rc.keyname for rc in columns], rename=True) if columns else None  # type: ignore[misc]
+    plan = _Plan(str(compiled), positions, tuple(binds), tuple(results), row)
+    _plans[key] = (stmt, plan)  # the statement is kept: its id stays its own
+    return plan
+
+
+def _run(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+    s._autoflush()  # objects added to the session are written first, as its own execute does
+    conn = s.connection()
+    plan = _plan(conn.dialect, stmt, tuple(params))
+    if plan.binds:
+        params = dict(params)
+        for name, fn in plan.binds:
+            if name in params:
+                params[name] = fn(params[name])
+    args: Any = params if plan.positions is None else tuple(params[n] for n in plan.positions)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(plan.sql, args)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        raise _wrapped(conn.dialect, plan.sql, args, exc) from exc
+    return cursor, plan
+
+
+def _wrapped(dialect: Dialect, sql: str, args: Any, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it (IntegrityError for a duplicate key, ...),
+    so that callers catch the same exceptions on every path."""
+    return DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
+def _convert(plan: _Plan, raw: Sequence[Any]) -> Any:
+    if plan.results:
+        values = list(raw)
+        for i, fn in plan.results:
+            values[i] = fn(values[i])
+        return plan.row._make(values)
+    return plan.row._make(raw)
+
+
+def rows(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of a SELECT, in the session's transaction."""
+    cursor, plan = _run(s, stmt, params)
+    try:
+        return [_convert(plan, r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def first(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> Any | None:
+    """The first row of a SELECT, or None."""
+    cursor, plan = _run(s, stmt, params)
+    try:
+        raw = cursor.fetchone()
+        return None if raw is None else _convert(plan, raw)
+    finally:
+        cursor.close()
+
+
+def execute(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+    """An INSERT, UPDATE or DELETE in the session's transaction: how many rows it touched."""
+    cursor, _ = _run(s, stmt, params)
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+_inserts: dict[type, tuple[Any, tuple[tuple[str, Any, Any], ...]]] = {}
+
+
+def _defaults(model: type) -> tuple[Any, tuple[tuple[str, Any, Any], ...]]:
+    """A table model's INSERT and its fields' defaults: (name, default, factory)."""
+    found = _inserts.get(model)
+    if found is None:
+        from pydantic_core import PydanticUndefined
+        from sqlalchemy import insert as sa_insert
+
+        fields = tuple(
+            (name, None if f.default is PydanticUndefined else f.default, f.default_factory)
+            for name, f in model.model_fields.items()  # type: ignore[attr-defined]
+        )
+        found = _inserts[model] = (sa_insert(model.__table__), fields)  # type: ignore[attr-defined]
+    return found
+
+
+def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows of a table model, each with the model's defaults for what it leaves out (a default
+    of NULL is left to the database), in one statement per set of columns."""
+    stmt, fields = _defaults(model)
+    full: list[dict[str, Any]] = []
+    for given in rows:
+        row = {}
+        for name, default, factory in fields:
+            if name in given:
+                row[name] = given[name]
+            elif factory is not None:
+                row[name] = factory()
+            elif default is not None:
+                row[name] = default
+        full.append(row)
+    if not full:
+        return
+    s._autoflush()
+    conn = s.connection()
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in full:
+        by_keys.setdefault(tuple(row), []).append(row)
+    for keys, group in by_keys.items():
+        plan = _plan(conn.dialect, stmt, keys)
+        args = []
+        for row in group:
+            for name, fn in plan.binds:
+                if name in row:
+                    row[name] = fn(row[name])
+            args.append(row if plan.positions is None else tuple(row[n] for n in plan.positions))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(plan.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(conn.dialect, plan.sql, args, exc) from exc
+        finally:
+            cursor.close()
