@@ -29,6 +29,7 @@ class _Plan:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
     row: Any  # a namedtuple type with the result's column names, or None
+    fixed: dict[str, Any]  # values the statement carries itself (a literal in a function)
 
 
 _plans: dict[tuple[str, str, int, tuple[str, ...]], tuple[ClauseElement, _Plan]] = {}
@@ -50,7 +51,12 @@ def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
         if fn is not None:
             results.append((i, fn))
     row = namedtuple("Row", [rc.keyname for rc in columns], rename=True) if columns else None  # type: ignore[misc]
-    plan = _Plan(str(compiled), positions, tuple(binds), tuple(results), row)
+    fixed = {
+        name: bp.effective_value
+        for name, bp in compiled.binds.items()
+        if name not in keys and not bp.required
+    }
+    plan = _Plan(str(compiled), positions, tuple(binds), tuple(results), row, fixed)
     _plans[key] = (stmt, plan)  # the statement is kept: its id stays its own
     return plan
 
@@ -59,6 +65,8 @@ def _run(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[An
     s._autoflush()  # objects added to the session are written first, as its own execute does
     conn = s.connection()
     plan = _plan(conn.dialect, stmt, tuple(params))
+    if plan.fixed:
+        params = {**plan.fixed, **params}
     if plan.binds:
         params = dict(params)
         for name, fn in plan.binds:

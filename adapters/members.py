@@ -10,7 +10,7 @@ from sqlalchemy import BindParameter, bindparam, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from adapters import fastsql
 from adapters.db import read_scope, session_scope
@@ -143,7 +143,7 @@ class MemberRepository:
         lock, which is taken only for an upgrade (and the tier read again under it)."""
         with read_scope(self.engine) as s:
             spend = _rolling_spend(s, member_id, 365)
-            m = s.get(Member, member_id)
+            m = fastsql.first(s, MEMBER_TIER, {"m": member_id})
             if m is None:
                 raise NotFound(f"member {member_id} does not exist")
             if upgraded_tier(m.tier, spend) == m.tier:
@@ -294,14 +294,21 @@ class MemberRepository:
         return member.member_id, created
 
 
+_MEMBERS = Member.__table__  # type: ignore[attr-defined]
+_ENTRIES = SettlementEntry.__table__  # type: ignore[attr-defined]
+_ORDERS = Order.__table__  # type: ignore[attr-defined]
+MEMBER_TIER = sa_select(_MEMBERS.c.tier).where(_MEMBERS.c.member_id == bindparam("m"))
+ROLLING_SPEND = (
+    sa_select(func.coalesce(func.sum(_ENTRIES.c.amount), 0).label("total"))
+    .join(_ORDERS, _ORDERS.c.order_id == _ENTRIES.c.order_id)
+    .where(_ORDERS.c.member_id == bindparam("m"), _ENTRIES.c.at >= bindparam("since"))
+)
+
+
 def _rolling_spend(s: Session, member_id: str, days: int) -> int:
     since = utcnow() - timedelta(days=days)
-    total = s.exec(
-        select(func.coalesce(func.sum(SettlementEntry.amount), 0))
-        .join(Order, col(Order.order_id) == col(SettlementEntry.order_id))
-        .where(Order.member_id == member_id, col(SettlementEntry.at) >= since)
-    ).one()
-    return int(total)
+    row = fastsql.first(s, ROLLING_SPEND, {"m": member_id, "since": since})
+    return int(row.total) if row is not None else 0
 
 
 def _record_conflict(

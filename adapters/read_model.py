@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import BindParameter, Table, bindparam, update
+from sqlalchemy import BindParameter, Table, bindparam, literal_column, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -264,13 +264,8 @@ class ReadModel:
         if status == "cancelled":
             values["cancel_reason"] = detail[:200]
         with session_scope(self.engine) as s:
-            changed = s.execute(
-                update(ORDERS)
-                .where(ORDERS.c.order_id == order_id)
-                .where(ORDERS.c.status.in_(statuses_before(status)))
-                .values(**values)
-            )
-            if not changed.rowcount:  # type: ignore[attr-defined]
+            moved = _moving(ORDERS, "order_id", statuses_before(status), tuple(values))
+            if not fastsql.execute(s, moved, {"key": order_id, **_set(values)}):
                 return
             new = _timeline(s, order_id, f"{order_id}:{event}", event, detail)
             if new and status in ORDER_EVENTS:
@@ -305,13 +300,15 @@ class ReadModel:
         further along (after a workflow reset) is left as it is, and returned."""
         with session_scope(self.engine) as s:
             t = FULFILMENTS  # plain table statements: no ORM work on this hot path
-            changed = s.execute(
-                update(t)
-                .where(t.c.fulfilment_id == fulfilment_id)
-                .where(t.c.status.in_(["pending", *statuses_not_ahead_of(status)]))
-                .values(status=status, updated_at=utcnow(), **fields)
-                .returning(t.c.order_id, t.c.location_id)
-            ).first()
+            values = {"status": status, "updated_at": utcnow(), **fields}
+            moved = _moving(
+                t,
+                "fulfilment_id",
+                ["pending", *statuses_not_ahead_of(status)],
+                tuple(values),
+                returning=("order_id", "location_id"),
+            )
+            changed = fastsql.first(s, moved, {"key": fulfilment_id, **_set(values)})
             if changed is None:
                 row = s.execute(sa_select(t).where(t.c.fulfilment_id == fulfilment_id)).first()
                 if row is not None and is_behind(status, row.status):
@@ -441,6 +438,8 @@ class ReadModel:
         """An order already recorded: its pricing, its first plan, its member and what became
         of it (payments, parts). None for an order not recorded yet."""
         with read_scope(self.engine) as s:
+            if fastsql.first(s, ORDER_EXISTS, {"oid": order_id}) is None:
+                return None  # the usual case: a new order (one plain read)
             order = s.get(Order, order_id)
             if order is None or not order.plan:
                 return None
@@ -975,6 +974,40 @@ def _priced_order(req: OrderRequest, pricing: Pricing, parts: list[PlannedPart])
         "applied_promotions": [asdict(p) for p in pricing.applied_promotions],
         "plan": {"pricing": asdict(pricing), "parts": [asdict(p) for p in parts]},
     }
+
+
+_moves: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _moving(
+    table: Table,
+    key: str,
+    allowed: list[str],
+    columns: tuple[str, ...],
+    *,
+    returning: tuple[str, ...] = (),
+) -> Any:
+    """UPDATE the row `key` (parameter `key`) to the values `columns` (parameters `v_<column>`)
+    if its status is one of `allowed`: built once per table, statuses and columns. The statuses
+    are the code's own names, written into the statement."""
+    cache_key = (table.name, tuple(allowed), columns + ("->",) + returning)
+    stmt = _moves.get(cache_key)
+    if stmt is None:
+        assert all(a.isidentifier() for a in allowed)  # names, never input
+        stmt = (
+            update(table)
+            .where(table.c[key] == bindparam("key"))
+            .where(table.c.status.in_([literal_column(f"'{a}'") for a in allowed]))
+            .values({c: bindparam(f"v_{c}") for c in columns})
+        )
+        if returning:
+            stmt = stmt.returning(*(table.c[r] for r in returning))
+        _moves[cache_key] = stmt
+    return stmt
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"v_{k}": v for k, v in values.items()}
 
 
 def _join_shipment(s: Session, fid: str, order_id: str, location_id: str, window_s: int) -> None:
