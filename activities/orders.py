@@ -98,7 +98,7 @@ class OrderActivities:
         try:
             if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
                 self.catalog.require_pickup(req.fulfilment.location_id, channel=req.channel)
-            member = self.members.by_phone(req.member_phone) if req.member_phone else None
+            member = self.members.rights(req.member_phone) if req.member_phone else None
             items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
             pricing = self.pricing.quote_for(req, member, at=p.at, items=items)
         except DomainError as err:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, Row
 from sqlmodel import col, select
 
+from adapters import fastsql
 from adapters.db import read_scope, session_scope
 from adapters.tables import Carrier, ChannelConfig, CreditEvent, Location, Sku, utcnow
 from domain.couriers import Carrier as CarrierRule
@@ -21,6 +22,30 @@ from domain.routing import ChannelRule, Site
 
 M = TypeVar("M", Location, Sku)
 LOCATIONS: Table = Location.__table__  # type: ignore[attr-defined]
+CHANNELS: Table = ChannelConfig.__table__  # type: ignore[attr-defined]
+SKUS: Table = Sku.__table__  # type: ignore[attr-defined]
+CARRIERS: Table = Carrier.__table__  # type: ignore[attr-defined]
+# what every order reads, in statements built once (`adapters/fastsql.py`)
+CHANNEL_CONFIG = sa_select(CHANNELS).where(CHANNELS.c.channel == bindparam("channel"))
+LOCATION_ROW = sa_select(LOCATIONS).where(LOCATIONS.c.location_id == bindparam("loc"))
+ALL_CARRIERS = sa_select(CARRIERS)
+
+
+def _items_of(n: int) -> Any:
+    return sa_select(
+        SKUS.c.sku,
+        SKUS.c.price_amount,
+        SKUS.c.category,
+        SKUS.c.goods_class,
+        SKUS.c.sold_by,
+        SKUS.c.weight_g,
+    ).where(SKUS.c.sku.in_(fastsql.any_of(n)))
+
+
+def _execution_of(n: int) -> Any:
+    return sa_select(LOCATIONS.c.location_id, LOCATIONS.c.execution).where(
+        LOCATIONS.c.location_id.in_(fastsql.any_of(n))
+    )
 
 
 class CatalogRepository:
@@ -116,10 +141,10 @@ class CatalogRepository:
         """A location where this channel's members may pick up: it exists, offers pickup, and
         the channel may sell from it."""
         with read_scope(self.engine) as s:
-            row = s.get(Location, location_id)
+            row = fastsql.first(s, LOCATION_ROW, {"loc": location_id})
             if row is None:
                 raise NotFound(f"location {location_id} does not exist")
-            config = s.get(ChannelConfig, channel)
+            config = fastsql.first(s, CHANNEL_CONFIG, {"channel": channel})
         if not row.pickup:
             raise LocationNotAvailable(
                 f"location {location_id} offers no pickup: choose a location with pickup: true "
@@ -158,7 +183,7 @@ class CatalogRepository:
 
     def channel_rule(self, channel: str) -> ChannelRule | None:
         with read_scope(self.engine) as s:
-            row = s.get(ChannelConfig, channel)
+            row = fastsql.first(s, CHANNEL_CONFIG, {"channel": channel})
             return None if row is None else channel_rule_of(row)
 
     def put_channel(self, channel: str, data: dict[str, Any]) -> ChannelConfig:
@@ -175,13 +200,7 @@ class CatalogRepository:
 
     def catalog_items(self, skus: list[str]) -> dict[str, CatalogItem]:
         with read_scope(self.engine) as s:
-            rows = s.exec(select(Sku).where(Sku.sku.in_(skus)))  # type: ignore[attr-defined]
-            return {
-                r.sku: CatalogItem(
-                    r.sku, r.price_amount, r.category, r.goods_class, r.sold_by, r.weight_g
-                )
-                for r in rows
-            }
+            return {r.sku: CatalogItem(*r) for r in fastsql.rows_in(s, _items_of, skus)}
 
     def assign_logistics(
         self,
@@ -195,16 +214,12 @@ class CatalogRepository:
         delivery, its carrier by the courier rules (or the channel's own logistics)."""
         with read_scope(self.engine) as s:
             ids = sorted({p.location_id for p in parts})
-            execution = dict(
-                s.execute(
-                    sa_select(LOCATIONS.c.location_id, LOCATIONS.c.execution).where(
-                        LOCATIONS.c.location_id.in_(ids)
-                    )
-                ).all()
-            )
+            execution = {r.location_id: r.execution for r in fastsql.rows_in(s, _execution_of, ids)}
             deliveries = any(p.mode == "delivery" for p in parts)
-            carriers = [carrier_of(r) for r in s.exec(select(Carrier))] if deliveries else []
-            config = s.get(ChannelConfig, channel) if deliveries else None
+            carriers = (
+                [carrier_of(r) for r in fastsql.rows(s, ALL_CARRIERS, {})] if deliveries else []
+            )
+            config = fastsql.first(s, CHANNEL_CONFIG, {"channel": channel}) if deliveries else None
         own = config.logistics_carrier if config is not None else None
         out = []
         for part in parts:

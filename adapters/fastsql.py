@@ -22,14 +22,29 @@ from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Plan:
     sql: str
     positions: tuple[str, ...] | None  # parameter names in order, for positional paramstyles
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
-    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    types: tuple[Any, ...]  # the result columns' types
     row: Any  # a namedtuple type with the result's column names, or None
     fixed: dict[str, Any]  # values the statement carries itself (a literal in a function)
+    dialect: Dialect
+    # the result columns' processors, found at the first execution: some depend on the type
+    # the database reports (PostgreSQL's numeric types)
+    results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+
+    def converters(self, description: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        if self.results is None:
+            found = []
+            for i, type_ in enumerate(self.types):
+                coltype = description[i][1] if description else None
+                fn = type_._cached_result_processor(self.dialect, coltype)
+                if fn is not None:
+                    found.append((i, fn))
+            self.results = tuple(found)
+        return self.results
 
 
 _plans: dict[tuple[str, str, int, tuple[str, ...]], tuple[ClauseElement, _Plan]] = {}
@@ -45,18 +60,14 @@ def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
     positions = tuple(compiled.positiontup or ()) if compiled.positional else None
     binds = tuple((k, fn) for k, fn in compiled._bind_processors.items() if fn is not None)
     columns = compiled._result_columns or []
-    results = []
-    for i, rc in enumerate(columns):
-        fn = rc.type._cached_result_processor(dialect, None)
-        if fn is not None:
-            results.append((i, fn))
     row = namedtuple("Row", [rc.keyname for rc in columns], rename=True) if columns else None  # type: ignore[misc]
     fixed = {
         name: bp.effective_value
         for name, bp in compiled.binds.items()
         if name not in keys and not bp.required
     }
-    plan = _Plan(str(compiled), positions, tuple(binds), tuple(results), row, fixed)
+    types = tuple(rc.type for rc in columns)
+    plan = _Plan(str(compiled), positions, tuple(binds), types, row, fixed, dialect)
     _plans[key] = (stmt, plan)  # the statement is kept: its id stays its own
     return plan
 
@@ -88,10 +99,10 @@ def _wrapped(dialect: Dialect, sql: str, args: Any, exc: Exception) -> Exception
     return DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
-def _convert(plan: _Plan, raw: Sequence[Any]) -> Any:
-    if plan.results:
+def _convert(plan: _Plan, converters: Any, raw: Sequence[Any]) -> Any:
+    if converters:
         values = list(raw)
-        for i, fn in plan.results:
+        for i, fn in converters:
             values[i] = fn(values[i])
         return plan.row._make(values)
     return plan.row._make(raw)
@@ -101,7 +112,8 @@ def rows(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any
     """Every row of a SELECT, in the session's transaction."""
     cursor, plan = _run(s, stmt, params)
     try:
-        return [_convert(plan, r) for r in cursor.fetchall()]
+        converters = plan.converters(cursor.description)
+        return [_convert(plan, converters, r) for r in cursor.fetchall()]
     finally:
         cursor.close()
 
@@ -111,7 +123,8 @@ def first(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> Any | N
     cursor, plan = _run(s, stmt, params)
     try:
         raw = cursor.fetchone()
-        return None if raw is None else _convert(plan, raw)
+        converters = plan.converters(cursor.description)
+        return None if raw is None else _convert(plan, converters, raw)
     finally:
         cursor.close()
 
@@ -180,3 +193,30 @@ def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
             raise _wrapped(conn.dialect, plan.sql, args, exc) from exc
         finally:
             cursor.close()
+
+
+_by_count: dict[tuple[Callable[..., Any], int], ClauseElement] = {}
+
+
+def any_of(n: int) -> list[Any]:
+    """`n` parameters `in0` ... for an IN list (`column.in_(any_of(n))`)."""
+    from sqlalchemy import bindparam
+
+    return [bindparam(f"in{i}") for i in range(n)]
+
+
+def rows_in(
+    s: Session,
+    build: Callable[[int], ClauseElement],
+    values: Sequence[Any],
+    params: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """`rows` of a statement with an IN list of `values`: `build(n)` makes it for n values
+    (with `any_of(n)`), once per n."""
+    if not values:
+        return []
+    key = (build, len(values))
+    stmt = _by_count.get(key)
+    if stmt is None:
+        stmt = _by_count[key] = build(len(values))
+    return rows(s, stmt, {**(params or {}), **{f"in{i}": v for i, v in enumerate(values)}})

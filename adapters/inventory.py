@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -34,6 +35,21 @@ LOCATIONS: Table = Location.__table__  # type: ignore[attr-defined]
 DISPATCH: Table = DailyDispatch.__table__  # type: ignore[attr-defined]
 
 
+# what every order's plan reads, in statements built once (`adapters/fastsql.py`)
+DISPATCHED_ON = sa_select(DISPATCH.c.location_id, DISPATCH.c.parts).where(
+    DISPATCH.c.day == bindparam("day")
+)
+ALL_LOCATIONS = sa_select(LOCATIONS).order_by(LOCATIONS.c.location_id)
+
+
+def _available_of(n: int) -> Any:
+    return sa_select(
+        STOCK.c.location_id,
+        STOCK.c.sku,
+        (STOCK.c.on_hand - STOCK.c.reserved - STOCK.c.safety_stock).label("available"),
+    ).where(STOCK.c.sku.in_(fastsql.any_of(n)))
+
+
 def _has_movement(s: Session, key: str) -> bool:
     found = s.execute(sa_select(MOVEMENTS.c.id).where(MOVEMENTS.c.key == key)).first()
     return found is not None
@@ -58,21 +74,14 @@ class InventoryRepository:
         """Sites and available stock of `skus`, for planning (plain rows: every order reads
         every location, and building ORM objects for them cost more than the reads)."""
         with read_scope(self.engine) as s:
-            dispatch = sa_select(DISPATCH.c.location_id, DISPATCH.c.parts)
-            used = {
-                loc: parts
-                for loc, parts in s.execute(dispatch.where(DISPATCH.c.day == day.isoformat()))
-            }
+            used = dict(fastsql.rows(s, DISPATCHED_ON, {"day": day.isoformat()}))
             sites = [
                 site_of(loc, quota_used=used.get(loc.location_id, 0))
-                for loc in s.execute(sa_select(LOCATIONS).order_by(LOCATIONS.c.location_id))
+                for loc in fastsql.rows(s, ALL_LOCATIONS, {})
             ]
-            stock = sa_select(
-                STOCK.c.location_id,
-                STOCK.c.sku,
-                STOCK.c.on_hand - STOCK.c.reserved - STOCK.c.safety_stock,
-            ).where(STOCK.c.sku.in_(skus))
-            available = {(loc, sku): max(0, n) for loc, sku, n in s.execute(stock)}
+            available = {
+                (loc, sku): max(0, n) for loc, sku, n in fastsql.rows_in(s, _available_of, skus)
+            }
             return StockSnapshot(sites, available)
 
     def sellable(

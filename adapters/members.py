@@ -46,6 +46,12 @@ class MemberRepository:
         with read_scope(self.engine) as s:
             return s.exec(select(Member).where(Member.phone == normalise_phone(phone))).first()
 
+    def rights(self, phone: str) -> Any | None:
+        """What pricing needs of the member with this phone (member_id, phone, tier, points):
+        a plain row, read for every order."""
+        with read_scope(self.engine) as s:
+            return fastsql.first(s, MEMBER_RIGHTS, {"phone": normalise_phone(phone)})
+
     def ensure(self, phone: str, *, name: str = "", tier: str = "normal") -> tuple[Member, bool]:
         """The member with this phone, created when new; True when created."""
         norm = normalise_phone(phone)
@@ -297,6 +303,9 @@ class MemberRepository:
 _MEMBERS = Member.__table__  # type: ignore[attr-defined]
 _ENTRIES = SettlementEntry.__table__  # type: ignore[attr-defined]
 _ORDERS = Order.__table__  # type: ignore[attr-defined]
+MEMBER_RIGHTS = sa_select(
+    _MEMBERS.c.member_id, _MEMBERS.c.phone, _MEMBERS.c.tier, _MEMBERS.c.points
+).where(_MEMBERS.c.phone == bindparam("phone"))
 MEMBER_TIER = sa_select(_MEMBERS.c.tier).where(_MEMBERS.c.member_id == bindparam("m"))
 ROLLING_SPEND = (
     sa_select(func.coalesce(func.sum(_ENTRIES.c.amount), 0).label("total"))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from adapters import fastsql
 from adapters.db import read_scope, session_scope
 from adapters.tables import Coupon, CouponHold, Promotion, Sku, utcnow
 from domain.errors import Conflict, InvalidCoupon, InvalidRequest, NotFound
@@ -73,11 +75,17 @@ def coupon_view(c: Coupon) -> dict[str, Any]:
     }
 
 
+_PROMOTIONS = Promotion.__table__  # type: ignore[attr-defined]
+PROMOTIONS_SIGNATURE = sa_select(
+    func.count().label("n"), func.max(_PROMOTIONS.c.updated_at).label("latest")
+).select_from(_PROMOTIONS)
+
+
 class PromotionRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._book: RuleBook | None = None
-        self._signature: tuple[object, object] | None = None
+        self._signature: tuple[object, ...] | None = None
 
     def put(self, promotion_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         _check(promotion_id, data)
@@ -105,11 +113,9 @@ class PromotionRepository:
     def rule_book(self) -> RuleBook:
         """The active promotions, indexed; rebuilt only when a promotion has changed."""
         with read_scope(self.engine) as s:
-            count, latest = s.execute(
-                select(func.count(), func.max(Promotion.updated_at))  # type: ignore[call-overload]
-            ).one()
-        signature = (count, latest)
-        if self._book is None or self._signature != signature:
+            row = fastsql.first(s, PROMOTIONS_SIGNATURE, {})
+        signature = (row.n, row.latest) if row is not None else None
+        if self._book is None or signature is None or self._signature != signature:
             self._book, self._signature = RuleBook(self.rules()), signature
         return self._book
 
@@ -202,7 +208,9 @@ class CouponBook:
         self, codes: list[str], *, member_phone: str | None, at: datetime
     ) -> set[str]:
         """The promotion ids of these coupon codes, or InvalidCoupon naming the bad ones."""
-        with session_scope(self.engine) as s:
+        if not codes:
+            return set()
+        with read_scope(self.engine) as s:  # only reads: holding a coupon is another step
             bad: list[str] = []
             ids: set[str] = set()
             for code in codes:

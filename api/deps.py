@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -23,7 +24,6 @@ from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from adapters.settlement import SettlementLedger
 from adapters.staff import StaffAccounts
-from adapters.tables import Fulfilment
 from adapters.tokens import Principal, TokenRepository
 from domain.errors import DomainError, Forbidden, NotAllowedForChannel, NotFound, Unauthorized
 
@@ -161,7 +161,7 @@ def location_scope(p: Principal, location_id: str) -> None:
         raise Forbidden("staff act on their own location only")
 
 
-def staff_part(svc: Services, p: Principal, fulfilment_id: str) -> Fulfilment:
+def staff_part(svc: Services, p: Principal, fulfilment_id: str) -> Any:
     """The part, for the staff of its location or an admin (anyone else: it does not exist)."""
     row = svc.read_model.fulfilment(fulfilment_id)
     if row is None or (
