@@ -68,20 +68,18 @@ class MemberRepository:
             assert again is not None
             return again, False
 
-    def top_up(self, member_id: str, amount: int, *, key: str) -> Member:
+    def top_up(self, member_id: str, amount: int, *, key: str) -> None:
         return self._move_stored_value(member_id, amount, kind="topup", key=key)
 
-    def pay_stored_value(self, member_id: str, amount: int, *, key: str, order_id: str) -> Member:
+    def pay_stored_value(self, member_id: str, amount: int, *, key: str, order_id: str) -> None:
         return self._move_stored_value(member_id, -amount, kind="pay", key=key, order_id=order_id)
 
-    def refund_stored_value(
-        self, member_id: str, amount: int, *, key: str, order_id: str
-    ) -> Member:
+    def refund_stored_value(self, member_id: str, amount: int, *, key: str, order_id: str) -> None:
         return self._move_stored_value(member_id, amount, kind="refund", key=key, order_id=order_id)
 
     def _move_stored_value(
         self, member_id: str, delta: int, *, kind: str, key: str, order_id: str | None = None
-    ) -> Member:
+    ) -> None:
         with session_scope(self.engine) as s:
             if fastsql.first(s, STORED_VALUE_SEEN, {"key": key}) is None:
                 _add_to_balance(
@@ -105,9 +103,6 @@ class MemberRepository:
                         }
                     ],
                 )
-            row = s.get(Member, member_id)  # loaded after the update: the new balance
-            assert row is not None
-            return row
 
     # --- admin and registration --------------------------------------------------------------
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -36,6 +37,27 @@ ENTRY_SEEN = sa_select(_ENTRIES.c.id).where(
         ),
     )
 )
+
+
+_SNAPSHOTS = OrderSettlement.__table__  # type: ignore[attr-defined]
+_RULES = SettlementRule.__table__  # type: ignore[attr-defined]
+SNAPSHOT_FOR_UPDATE = (
+    sa_select(_SNAPSHOTS).where(_SNAPSHOTS.c.order_id == bindparam("oid")).with_for_update()
+)
+SET_NET = (
+    update(_SNAPSHOTS)
+    .where(_SNAPSHOTS.c.order_id == bindparam("oid"))
+    .values(net_amount=bindparam("net"))
+)
+_Snapshot = namedtuple(
+    "_Snapshot", ["order_id", "rule_id", "model", "params", "fulfiller", "net_amount"]
+)
+
+
+def _rules_of(n: int) -> Any:
+    return sa_select(_RULES.c.rule_id, _RULES.c.model, _RULES.c.params).where(
+        _RULES.c.rule_id.in_(fastsql.any_of(n))
+    )
 
 
 def rule_id_for(channel: str | None, location_id: str | None) -> str:
@@ -89,12 +111,7 @@ class SettlementLedger:
             rule_id_for(channel, None),
             rule_id_for(None, None),
         ]
-        rules = {
-            r.rule_id: r
-            for r in s.exec(
-                select(SettlementRule).where(col(SettlementRule.rule_id).in_(candidates))
-            )
-        }
+        rules = {r.rule_id: r for r in fastsql.rows_in(s, _rules_of, candidates)}
         for rule_id in candidates:
             row = rules.get(rule_id)
             if row is not None:
@@ -119,7 +136,8 @@ class SettlementLedger:
         each party gains or gives back. The terms are fixed at the first settlement; keyed by
         `key`, so repeating it changes nothing."""
         with session_scope(self.engine) as s:
-            snap = s.get(OrderSettlement, order_id, with_for_update=True)
+            snap = fastsql.first(s, SNAPSHOT_FOR_UPDATE, {"oid": order_id})
+            new = snap is None
             if (
                 fastsql.first(s, ENTRY_SEEN, {"key": key, "oid": order_id, "prefix": key + "|"})
                 is not None
@@ -127,7 +145,7 @@ class SettlementLedger:
                 return
             if snap is None:
                 rule_id, terms = self.terms_for(s, channel, location_id)
-                snap = OrderSettlement(
+                snap = _Snapshot(
                     order_id=order_id,
                     rule_id=rule_id,
                     model=terms.model,
@@ -173,8 +191,10 @@ class SettlementLedger:
                     }
                 ]
             fastsql.insert(s, SettlementEntry, entries)
-            snap.net_amount = after
-            s.add(snap)
+            if new:
+                fastsql.insert(s, OrderSettlement, [snap._replace(net_amount=after)._asdict()])
+            else:
+                fastsql.execute(s, SET_NET, {"oid": order_id, "net": after})
 
     def order_settlement(self, order_id: str) -> dict[str, Any]:
         with read_scope(self.engine) as s:
