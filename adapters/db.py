@@ -51,10 +51,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
     # Writers take the lock at BEGIN: no upgrade deadlocks between concurrent transactions.
     # Read-only sessions (`read_scope`) begin deferred: in WAL mode they never wait for writers.
-    if conn.get_execution_options().get(READ_ONLY):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight on the driver's connection: a statement through SQLAlchemy's execution costs
+    # more than SQLite's BEGIN itself, and every transaction starts with one.
+    raw = conn.connection.driver_connection
+    raw.execute("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 READ_ONLY = "oms_read_only"

@@ -1,0 +1,113 @@
+"""Statements run on the session's own connection (`adapters/fastsql.py`) give what SQLAlchemy's
+own execution gives, on SQLite and PostgreSQL: typed values back, defaults filled in, the same
+exceptions, in the session's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from adapters import fastsql
+from adapters.db import read_scope, session_scope
+from adapters.tables import Order, TimelineEvent
+
+pytestmark = pytest.mark.integration
+
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+TIMELINE = TimelineEvent.__table__  # type: ignore[attr-defined]
+ONE_ORDER = select(ORDERS).where(ORDERS.c.order_id == bindparam("oid"))
+EVENTS_OF = (
+    select(TIMELINE.c.key, TIMELINE.c.at)
+    .where(TIMELINE.c.order_id == bindparam("oid"))
+    .order_by(TIMELINE.c.key)
+)
+COUNTED = select(func.coalesce(func.sum(ORDERS.c.payable_amount), 0).label("total")).where(
+    ORDERS.c.channel == bindparam("channel")
+)
+
+
+def _order(oid: str, channel: str, amount: int) -> dict[str, object]:
+    return {
+        "order_id": oid,
+        "channel": channel,
+        "channel_order_id": oid,
+        "status": "paid",
+        "mode": "delivery",
+        "payment_method": "cash",
+        "payable_amount": amount,
+        "request": {"lines": [{"sku": "MILK-1L", "qty": 2}]},
+        "applied_promotions": [{"promotion_id": "P", "amount": 5}],
+    }
+
+
+def _orders_in(n: int) -> Any:
+    return select(ORDERS.c.order_id, ORDERS.c.payable_amount).where(
+        ORDERS.c.order_id.in_(fastsql.any_of(n))
+    )
+
+
+def test_rows_come_back_typed_and_inserts_take_the_models_defaults(engine: Engine) -> None:
+    oid, channel = f"T{uuid.uuid4().hex[:10]}", f"c-{uuid.uuid4().hex[:6]}"
+    with session_scope(engine) as s:
+        fastsql.insert(s, Order, [_order(oid, channel, 1234)])
+        fastsql.insert(
+            s,
+            TimelineEvent,
+            [
+                {"key": f"{oid}:a", "order_id": oid, "event": "a"},
+                {"key": f"{oid}:b", "order_id": oid, "event": "b", "detail": "more"},
+            ],
+        )
+    with read_scope(engine) as s:
+        row = fastsql.first(s, ONE_ORDER, {"oid": oid})
+        events = fastsql.rows(s, EVENTS_OF, {"oid": oid})
+        total = fastsql.first(s, COUNTED, {"channel": channel})
+        missing = fastsql.first(s, ONE_ORDER, {"oid": "nope"})
+    assert row is not None and missing is None
+    assert row.request == {"lines": [{"sku": "MILK-1L", "qty": 2}]}  # JSON, decoded
+    assert row.applied_promotions == [{"promotion_id": "P", "amount": 5}]
+    assert row.plan == {} and row.cancel_reason == "" and row.points_amount == 0  # defaults
+    assert isinstance(row.created_at, datetime) and row.created_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - row.created_at).total_seconds()) < 60
+    assert [e.key for e in events] == [f"{oid}:a", f"{oid}:b"]
+    assert all(isinstance(e.at, datetime) for e in events)
+    assert total is not None and total.total == 1234  # a literal the statement carries itself
+
+
+def test_updates_count_their_rows_and_in_lists_take_any_length(engine: Engine) -> None:
+    oid = f"T{uuid.uuid4().hex[:10]}"
+    others = [f"{oid}-{i}" for i in range(3)]
+    with session_scope(engine) as s:
+        fastsql.insert(s, Order, [_order(o, "app", 10 + i) for i, o in enumerate([oid, *others])])
+    from adapters.read_model import _moving, _set
+
+    moved = _moving(ORDERS, "order_id", ["paid"], ("status",))
+    with session_scope(engine) as s:
+        assert fastsql.execute(s, moved, {"key": oid, **_set({"status": "fulfilling"})}) == 1
+        assert fastsql.execute(s, moved, {"key": oid, **_set({"status": "fulfilling"})}) == 0
+    with read_scope(engine) as s:
+        row = fastsql.first(s, ONE_ORDER, {"oid": oid})
+        assert row is not None and row.status == "fulfilling"
+        for n in range(len(others) + 1):
+            found = fastsql.rows_in(s, _orders_in, [*others[:n], "nope"])
+            assert sorted((r.order_id, r.payable_amount) for r in found) == [
+                (o, 11 + i) for i, o in enumerate(others[:n])
+            ]
+
+
+def test_a_duplicate_is_sqlalchemys_integrity_error_and_the_transaction_rolls_back(
+    engine: Engine,
+) -> None:
+    oid = f"T{uuid.uuid4().hex[:10]}"
+    with pytest.raises(IntegrityError):
+        with session_scope(engine) as s:
+            fastsql.insert(s, Order, [_order(oid, "app", 10)])
+            fastsql.insert(s, Order, [_order(oid, "app", 10)])
+    with read_scope(engine) as s:
+        assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None  # nothing of it was kept
