@@ -78,6 +78,28 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def postgres_cpu_seconds() -> float:
+    """Every PostgreSQL process's CPU on this machine (a scale-out run's database): its backends'
+    own, and what its exited ones left with the server process."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] != "postgres":
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+        if fields[1] == "1" or not Path(f"/proc/{fields[1]}/stat").exists():
+            continue
+        parent = Path(f"/proc/{fields[1]}/stat").read_text()
+        if parent[parent.index("(") + 1 : parent.rindex(")")] != "postgres":  # the server
+            total += int(fields[13]) + int(fields[14])
+    return total / tick
+
+
 class BenchStack:
     """The embedded stack as processes, in a scratch home, on free ports."""
 
@@ -258,13 +280,20 @@ async def bench(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         driver.figures = Figures()
 
         procs = [(name, p.pid) for name, p in stack.stack.procs] + [("bench", os.getpid())]
-        cpu0 = {name: cpu_seconds(pid) for name, pid in procs}
+
+        def cpu_now() -> dict[str, float]:
+            now = {name: cpu_seconds(pid) for name, pid in procs}
+            if args.scale_out:  # the database is a process of its own here: what it spends too
+                now["postgres"] = postgres_cpu_seconds()
+            return now
+
+        cpu0 = cpu_now()
         floor = await run_floor(stack.settings, args.orders, args.channels)
-        cpu1 = {name: cpu_seconds(pid) for name, pid in procs}
+        cpu1 = cpu_now()
         orders = await driver.run(
             args.orders, pickup_share=0.3, gateway_share=0.25, until="completed"
         )
-        cpu2 = {name: cpu_seconds(pid) for name, pid in procs}
+        cpu2 = cpu_now()
         lag = await event_lag(stack.settings.db_url, driver.orders[-args.orders :])
         f = driver.figures
         floor_cpu = {k: (cpu1[k] - cpu0[k]) * 1000 / args.orders for k in cpu0}
