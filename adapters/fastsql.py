@@ -7,6 +7,12 @@ is what SQLAlchemy's execution would give (rows with attributes by column name),
 per-call machinery, which costs several times what SQLite itself does for these small
 statements (`docs/performance.md`). Same transaction, same locks, same dialects: nothing about
 what a statement does changes, only how many Python calls surround it.
+
+Statements given here must be built once (module constants, or cached as `rows_in` and the read
+model's status updates do): plans are kept per statement. SQLAlchemy's events and statement
+logging do not see these statements. The compiled form's processors and parameter order are
+SQLAlchemy 2.1's (pinned in `requirements.lock`); `tests/integration/test_fastsql.py` checks
+them on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
         return found[1]
     # the parameters' names matter to an INSERT without values: its columns are those given
     compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys))
+    if "POSTCOMPILE" in str(compiled):  # an IN list expanded per call: use `rows_in`
+        raise ValueError(f"a statement with a list expanded at run time: {stmt}")
     positions = tuple(compiled.positiontup or ()) if compiled.positional else None
     binds = tuple((k, fn) for k, fn in compiled._bind_processors.items() if fn is not None)
     columns = compiled._result_columns or []
@@ -73,7 +81,7 @@ def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
 
 
 def _run(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
-    s._autoflush()  # objects added to the session are written first, as its own execute does
+    s._autoflush()  # objects added to the session before are written first
     conn = s.connection()
     plan = _plan(conn.dialect, stmt, tuple(params))
     if plan.fixed:
@@ -160,8 +168,11 @@ def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows of a table model, each with the model's defaults for what it leaves out (a default
     of NULL is left to the database), in one statement per set of columns."""
     stmt, fields = _defaults(model)
+    names = {name for name, _, _ in fields}
     full: list[dict[str, Any]] = []
     for given in rows:
+        if not given.keys() <= names:
+            raise ValueError(f"{model.__name__} has no {sorted(given.keys() - names)}")
         row = {}
         for name, default, factory in fields:
             if name in given:

@@ -979,7 +979,7 @@ def _priced_order(req: OrderRequest, pricing: Pricing, parts: list[PlannedPart])
     }
 
 
-_moves: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+_moves: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
 def _moving(
@@ -993,7 +993,7 @@ def _moving(
     """UPDATE the row `key` (parameter `key`) to the values `columns` (parameters `v_<column>`)
     if its status is one of `allowed`: built once per table, statuses and columns. The statuses
     are the code's own names, written into the statement."""
-    cache_key = (table.name, tuple(allowed), columns + ("->",) + returning)
+    cache_key = (table.name, key, tuple(allowed), columns + ("->",) + returning)
     stmt = _moves.get(cache_key)
     if stmt is None:
         assert all(a.isidentifier() for a in allowed)  # names, never input

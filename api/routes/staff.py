@@ -10,7 +10,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.read_model import fulfilment_view
-from adapters.tables import Fulfilment
 from adapters.tokens import Principal
 from api import answers
 from api.deps import Services, caller, location_scope, services, staff_part
@@ -63,7 +62,7 @@ async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffActi
     return fulfilment_view(fresh) | {"order_id": fresh.order_id}
 
 
-def part_view(row: Fulfilment, state: FulfilmentState) -> dict[str, Any]:
+def part_view(row: Any, state: FulfilmentState) -> dict[str, Any]:
     """The fulfilment as the read model shows it after the action: the row read before it,
     with what the action changed (status, picked quantities, carrier and tracking number)."""
     picked = {ln.sku: ln.qty for ln in state.picked}
@@ -81,7 +80,7 @@ def part_view(row: Fulfilment, state: FulfilmentState) -> dict[str, Any]:
     }
 
 
-def refuse_unless_applied(row: Fulfilment, action: StaffAction) -> None:
+def refuse_unless_applied(row: Any, action: StaffAction) -> None:
     if not already_applied(action.action, mode=row.mode, state=row.status):
         raise InvalidTransition(
             f"cannot {VERBS.get(action.action, action.action)} a part that is {row.status}: "

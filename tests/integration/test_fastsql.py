@@ -111,3 +111,13 @@ def test_a_duplicate_is_sqlalchemys_integrity_error_and_the_transaction_rolls_ba
             fastsql.insert(s, Order, [_order(oid, "app", 10)])
     with read_scope(engine) as s:
         assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None  # nothing of it was kept
+
+
+def test_what_it_cannot_run_as_built_once_is_refused_before_it_runs(engine: Engine) -> None:
+    per_call = select(ORDERS.c.order_id).where(ORDERS.c.order_id.in_(["a", "b"]))
+    with read_scope(engine) as s:
+        with pytest.raises(ValueError, match="expanded at run time"):
+            fastsql.rows(s, per_call, {})
+    with session_scope(engine) as s:
+        with pytest.raises(ValueError, match="no \\['channle'\\]"):
+            fastsql.insert(s, Order, [_order("T-typo", "app", 1) | {"channle": "app"}])
