@@ -41,6 +41,18 @@ class _Plan:
     # the database reports (PostgreSQL's numeric types)
     results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters: the statement's own values, each processed by its type,
+        by name or in order as the driver's paramstyle wants them."""
+        if self.fixed:
+            params = {**self.fixed, **params}
+        if self.binds:
+            params = dict(params)
+            for name, fn in self.binds:
+                if name in params:
+                    params[name] = fn(params[name])
+        return params if self.positions is None else tuple(params[n] for n in self.positions)
+
     def converters(self, description: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
         if self.results is None:
             found = []
@@ -84,27 +96,21 @@ def _run(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[An
     s._autoflush()  # objects added to the session before are written first
     conn = s.connection()
     plan = _plan(conn.dialect, stmt, tuple(params))
-    if plan.fixed:
-        params = {**plan.fixed, **params}
-    if plan.binds:
-        params = dict(params)
-        for name, fn in plan.binds:
-            if name in params:
-                params[name] = fn(params[name])
-    args: Any = params if plan.positions is None else tuple(params[n] for n in plan.positions)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    return _cursor(conn, plan, "execute", plan.args(params)), plan
+
+
+def _cursor(conn: Any, plan: _Plan, method: str, args: Any) -> Any:
+    """A cursor of the session's connection that has run the plan (`execute` or
+    `executemany`); the driver's error raised as SQLAlchemy raises it (IntegrityError for a
+    duplicate key, ...), so that callers catch the same exceptions on every path."""
+    cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.execute(plan.sql, args)
+        getattr(cursor, method)(plan.sql, args)
     except conn.dialect.loaded_dbapi.Error as exc:
         cursor.close()
-        raise _wrapped(conn.dialect, plan.sql, args, exc) from exc
-    return cursor, plan
-
-
-def _wrapped(dialect: Dialect, sql: str, args: Any, exc: Exception) -> Exception:
-    """The driver's error as SQLAlchemy raises it (IntegrityError for a duplicate key, ...),
-    so that callers catch the same exceptions on every path."""
-    return DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error, dialect=dialect)
+        error = conn.dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(plan.sql, args, exc, error, dialect=conn.dialect) from exc
+    return cursor
 
 
 def _convert(plan: _Plan, converters: Any, raw: Sequence[Any]) -> Any:
@@ -191,19 +197,7 @@ def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
         by_keys.setdefault(tuple(row), []).append(row)
     for keys, group in by_keys.items():
         plan = _plan(conn.dialect, stmt, keys)
-        args = []
-        for row in group:
-            for name, fn in plan.binds:
-                if name in row:
-                    row[name] = fn(row[name])
-            args.append(row if plan.positions is None else tuple(row[n] for n in plan.positions))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(plan.sql, args)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn.dialect, plan.sql, args, exc) from exc
-        finally:
-            cursor.close()
+        _cursor(conn, plan, "executemany", [plan.args(row) for row in group]).close()
 
 
 _by_count: dict[tuple[Callable[..., Any], int], ClauseElement] = {}
