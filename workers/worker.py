@@ -128,9 +128,14 @@ def worker_options() -> dict[str, Any]:
     worker's CPU per order. What the sandbox guarded is guarded here instead: workflow modules
     import only pure code and call no clock, randomness or I/O (`tests/unit/test_architecture.py`),
     and stored histories of every order path replay on every run (`tests/workflows/test_replay.py`).
+
+    No payload is kept in external storage, so its pass over each activation and completion runs
+    one payload at a time: with the SDK's default (3 at once) it made an asyncio task for every
+    payload of every workflow task, about 2.5 % of the worker's CPU.
     """
     return {
         "workflow_runner": UnsandboxedWorkflowRunner(),
+        "max_workflow_task_external_storage_concurrency": 1,
         "activity_executor": ThreadPoolExecutor(max_workers=32),
         "max_concurrent_activities": 32,
         "max_concurrent_local_activities": 32,

@@ -52,17 +52,19 @@ class Results:
 
     def of(self, step: Step[Any, R]) -> R:
         i = next(i for i, s in enumerate(self._steps) if s is step)
-        hint = typing.get_type_hints(step.activity).get("return", Any)
-        return _adapter(hint).validate_python(self._values[i])  # type: ignore[no-any-return]
+        return _adapter(step.activity).validate_python(self._values[i])  # type: ignore[no-any-return]
 
 
-_adapters: dict[Any, TypeAdapter[Any]] = {}
+_adapters: dict[Callable[..., Any], TypeAdapter[Any]] = {}
 
 
-def _adapter(hint: Any) -> TypeAdapter[Any]:
-    found = _adapters.get(hint)
+def _adapter(activity: Callable[..., Any]) -> TypeAdapter[Any]:
+    """What reads an activity's result back into its return type (resolved once per activity:
+    its type hints are strings to evaluate)."""
+    found = _adapters.get(activity)
     if found is None:
-        found = _adapters[hint] = TypeAdapter(hint)
+        hint = typing.get_type_hints(activity).get("return", Any)
+        found = _adapters[activity] = TypeAdapter(hint)
     return found
 
 
