@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -55,6 +55,35 @@ STATE_COLUMNS = ("sold_out", "available", "updated_at")
 TOUCH_DONE = TOUCHED.delete().where(
     TOUCHED.c.location_id == _LOC, TOUCHED.c.sku == _SKU, TOUCHED.c.touched_at <= bindparam("at")
 )
+
+DELIVERED = (
+    update(EVENTS)
+    .where(EVENTS.c.event_id == bindparam("eid"))
+    .values(status="delivered", delivered_at=bindparam("at"), last_error="")
+)
+
+
+def _due_heads(n: int) -> Select[Any]:
+    """The first event not delivered of each stream of `n` channels (`in0`...), if it is pending
+    and due at `now`, oldest first, at most `limit` (built once per number of channels)."""
+    heads = (
+        select(EVENTS.c.channel, EVENTS.c.stream, func.min(EVENTS.c.seq).label("seq"))
+        .where(or_(EVENTS.c.status == "pending", EVENTS.c.status == "failed"))
+        .where(EVENTS.c.channel.in_(fastsql.any_of(n)))
+        .group_by(EVENTS.c.channel, EVENTS.c.stream)
+        .subquery()
+    )
+    return (
+        select(EVENTS)
+        .join(heads, EVENTS.c.seq == heads.c.seq)
+        .where(EVENTS.c.status == "pending")
+        .where(
+            or_(EVENTS.c.next_attempt_at.is_(None), EVENTS.c.next_attempt_at <= bindparam("now"))
+        )
+        .order_by(EVENTS.c.seq)
+        .limit(bindparam("limit"))
+    )
+
 
 ORDER_EVENTS = {  # an order status -> the event that reports it
     "paid": "order.paid",
@@ -311,21 +340,7 @@ class EventStore:
         if not subs:
             return []
         with read_scope(self.engine) as s:
-            heads = (
-                select(EVENTS.c.channel, EVENTS.c.stream, func.min(EVENTS.c.seq).label("seq"))
-                .where(EVENTS.c.status.in_(("pending", "failed")))
-                .where(EVENTS.c.channel.in_(list(subs)))
-                .group_by(EVENTS.c.channel, EVENTS.c.stream)
-                .subquery()
-            )
-            rows = s.execute(
-                select(EVENTS)
-                .join(heads, EVENTS.c.seq == heads.c.seq)
-                .where(EVENTS.c.status == "pending")
-                .where(or_(EVENTS.c.next_attempt_at.is_(None), EVENTS.c.next_attempt_at <= now))
-                .order_by(EVENTS.c.seq)
-                .limit(limit)
-            ).all()
+            rows = fastsql.rows_in(s, _due_heads, list(subs), {"now": now, "limit": limit})
         return [r for r in rows if _aware(r.created_at) >= subs[r.channel].since]
 
     def skip_unwanted(self, subs: dict[str, Subscription]) -> None:
@@ -350,12 +365,7 @@ class EventStore:
         if not done:
             return
         with session_scope(self.engine) as s:
-            s.execute(
-                update(EVENTS)
-                .where(EVENTS.c.event_id == bindparam("eid"))
-                .values(status="delivered", delivered_at=bindparam("at"), last_error=""),
-                [{"eid": eid, "at": at} for eid, at in done],
-            )
+            fastsql.execute_many(s, DELIVERED, [{"eid": eid, "at": at} for eid, at in done])
 
     def not_delivered(
         self, event_id: str, *, at: datetime, error: str, retry_max_s: int, give_up_s: int

@@ -152,6 +152,17 @@ def execute(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
         cursor.close()
 
 
+def execute_many(s: Session, stmt: ClauseElement, params: Sequence[Mapping[str, Any]]) -> None:
+    """The same INSERT, UPDATE or DELETE once per set of parameters (all with the same keys),
+    in one call to the driver, in the session's transaction."""
+    if not params:
+        return
+    s._autoflush()
+    conn = s.connection()
+    plan = _plan(conn.dialect, stmt, tuple(params[0]))
+    _cursor(conn, plan, "executemany", [plan.args(p) for p in params]).close()
+
+
 _inserts: dict[type, tuple[Any, tuple[tuple[str, Any, Any], ...]]] = {}
 
 

@@ -121,3 +121,40 @@ def test_what_it_cannot_run_as_built_once_is_refused_before_it_runs(engine: Engi
     with session_scope(engine) as s:
         with pytest.raises(ValueError, match="no \\['channle'\\]"):
             fastsql.insert(s, Order, [_order("T-typo", "app", 1) | {"channle": "app"}])
+
+
+def test_the_pumps_reads_and_writes_take_each_streams_head_on_both_databases(
+    engine: Engine,
+) -> None:
+    from datetime import timedelta
+
+    from adapters.events import EventStore, Subscription, emit
+
+    run = uuid.uuid4().hex[:8]
+    a, b, other = f"app-{run}", f"jd-{run}", f"pos-{run}"
+    with session_scope(engine) as s:
+        for n in range(3):
+            emit(s, channel=a, type="order.paid", order_id=f"A{run}", data={"n": n})
+        emit(s, channel=b, type="order.paid", order_id=f"B{run}", data={"n": 0})
+        emit(s, channel=other, type="order.paid", order_id=f"C{run}", data={"n": 0})
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    subs = {c: Subscription(c, "http://x", "secret", ("*",), since) for c in (a, b)}
+    store = EventStore(engine)
+    now = datetime.now(UTC)
+    heads = store.due(subs, now=now, limit=10)
+    assert [(r.channel, r.stream, r.data) for r in heads] == [
+        (a, f"A{run}", '{"n":0}'),
+        (b, f"B{run}", '{"n":0}'),
+    ]
+    assert [r.channel for r in store.due(subs, now=now, limit=1)] == [a]
+    store.delivered([(r.event_id, now) for r in heads])
+    assert [(r.stream, r.data) for r in store.due(subs, now=now, limit=10)] == [
+        (f"A{run}", '{"n":1}')
+    ]
+    # a stream whose head waits for a retry sends nothing before its time
+    [head] = store.due(subs, now=now, limit=10)
+    store.not_delivered(head.event_id, at=now, error="HTTP 500", retry_max_s=60, give_up_s=600)
+    assert store.due(subs, now=now, limit=10) == []
+    assert [r.event_id for r in store.due(subs, now=now + timedelta(seconds=2), limit=10)] == [
+        head.event_id
+    ]
