@@ -114,6 +114,15 @@ VIEW_ORDER = sa_select(ORDERS).where(ORDERS.c.order_id == _ORDER)
 ORDER_EXISTS = sa_select(ORDERS.c.order_id).where(ORDERS.c.order_id == _ORDER)
 ORDER_REQUEST = sa_select(ORDERS.c.request).where(ORDERS.c.order_id == _ORDER)
 PART_ROW = sa_select(FULFILMENTS).where(FULFILMENTS.c.fulfilment_id == bindparam("fid"))
+WEBHOOK_EVENTS: Table = WebhookEvent.__table__  # type: ignore[attr-defined]
+WEBHOOK_SEEN = sa_select(WEBHOOK_EVENTS.c.event_id).where(
+    WEBHOOK_EVENTS.c.event_id == bindparam("eid")
+)
+PAYMENT_AND_MEMBER = (
+    sa_select(*PAYMENT_COLUMNS, ORDERS.c.member_id)
+    .select_from(PAYMENTS.outerjoin(ORDERS, ORDERS.c.order_id == PAYMENTS.c.order_id))
+    .where(PAYMENTS.c.payment_id == bindparam("pid"))
+)
 VIEW_LINES = sa_select(*LINE_COLUMNS).where(LINES.c.order_id == _ORDER).order_by(LINES.c.line_no)
 VIEW_PARTS = (
     sa_select(*PART_COLUMNS)
@@ -772,26 +781,24 @@ class ReadModel:
             row = s.get(Payment, payment_id)
             return None if row is None else (row.order_id, row.amount)
 
-    def payment(self, payment_id: str) -> tuple[PaymentRecord, str, str | None] | None:
-        """A payment, its order and the order's member."""
-        with read_scope(self.engine) as s:
-            row = s.get(Payment, payment_id)
-            if row is None:
-                return None
-            order = s.get(Order, row.order_id)
-            member = order.member_id if order else None
-            record = PaymentRecord(row.payment_id, row.method, row.amount, row.status)
-            return record, row.order_id, member
-
     def webhook_seen(self, event_id: str) -> bool:
         with read_scope(self.engine) as s:
-            return s.get(WebhookEvent, event_id) is not None
+            return fastsql.first(s, WEBHOOK_SEEN, {"eid": event_id}) is not None
+
+    def payment_event(
+        self, event_id: str, payment_id: str
+    ) -> tuple[bool, tuple[PaymentRecord, str, str | None] | None]:
+        """What a gateway's webhook needs, in one read: whether its event was applied before,
+        and its payment (as `payment` gives it)."""
+        with read_scope(self.engine) as s:
+            seen = fastsql.first(s, WEBHOOK_SEEN, {"eid": event_id}) is not None
+            return seen, _payment_and_member(s, payment_id)
 
     def remember_webhook(self, event_id: str) -> None:
         try:
             with session_scope(self.engine) as s:
-                if s.get(WebhookEvent, event_id) is None:
-                    s.add(WebhookEvent(event_id=event_id))
+                if fastsql.first(s, WEBHOOK_SEEN, {"eid": event_id}) is None:
+                    fastsql.insert(s, WebhookEvent, [{"event_id": event_id}])
         except IntegrityError:
             pass  # the same event, delivered twice at once: remembered by the other
 
@@ -802,7 +809,7 @@ class ReadModel:
 
     def order_view(self, order_id: str) -> dict[str, Any] | None:
         with read_scope(self.engine) as s:
-            order = s.get(Order, order_id)
+            order = fastsql.first(s, VIEW_ORDER, {"oid": order_id})
             if order is None:
                 return None
             return _view(s, order)
@@ -1094,6 +1101,16 @@ def _tell_channel(s: Session, order_id: str, *types: str) -> None:
         view = _view(s, order)
         for type_ in types:
             emit(s, channel=order.channel, type=type_, order_id=order_id, data=view)
+
+
+def _payment_and_member(
+    s: Session, payment_id: str
+) -> tuple[PaymentRecord, str, str | None] | None:
+    row = fastsql.first(s, PAYMENT_AND_MEMBER, {"pid": payment_id})
+    if row is None:
+        return None
+    record = PaymentRecord(row.payment_id, row.method, row.amount, row.status)
+    return record, row.order_id, row.member_id
 
 
 def fulfilment_view(f: Any) -> dict[str, Any]:

@@ -53,9 +53,11 @@ async def payment_webhook(
         event = verify_webhook(svc.webhook_secret, body, x_signature)
     except ValueError as exc:
         raise Unauthorized(str(exc)) from None
-    if await run_in_threadpool(svc.read_model.webhook_seen, event.event_id):
+    seen, found = await run_in_threadpool(
+        svc.read_model.payment_event, event.event_id, event.payment_id
+    )
+    if seen:
         return {"status": "duplicate", "event_id": event.event_id}
-    found = await run_in_threadpool(svc.read_model.payment, event.payment_id)
     if found is None:
         raise NotFound(f"payment {event.payment_id} does not exist")
     payment, order_id, member_id = found

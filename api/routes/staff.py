@@ -39,8 +39,13 @@ def work_list(
     return {"fulfilments": svc.read_model.location_fulfilments(location_id, status)}
 
 
-async def act(svc: Services, p: Principal, fulfilment_id: str, action: StaffAction) -> dict:
-    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
+async def act(
+    svc: Services, p: Principal, fulfilment_id: str, action: StaffAction, *, row: Any = None
+) -> dict:
+    """The action, in the order's workflow. `row`: the part's row, when the caller has just read
+    it (through `staff_part`)."""
+    if row is None:
+        row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
     if p.role == "staff":
         action.location_id = p.location_id
     client = await svc.temporal()
@@ -121,7 +126,10 @@ async def picked(
     once. A pickup part becomes `ready_for_pickup` (the member's code is made), a delivery
     part `picked`. Goods sold by weight are picked in grams (up to 10 % over the ordered
     weight, at no charge), counted or read from shelf scales' labels (`barcode`)."""
-    lines = await run_in_threadpool(picked_lines, svc, body.lines)
+    if any(ln.barcode for ln in body.lines):  # a scale label is read in the catalogue
+        lines = await run_in_threadpool(picked_lines, svc, body.lines)
+    else:
+        lines = picked_lines(svc, body.lines)
     return await act(svc, p, fulfilment_id, StaffAction(action="picked", lines=lines))
 
 
@@ -142,9 +150,9 @@ async def ship_part(
     svc: Services, p: Principal, fulfilment_id: str, carrier: str, tracking_no: str
 ) -> dict[str, Any]:
     """Ship a part, and the parts that travel with it under the same waybill."""
-    row = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
     together = []
-    if row is not None and row.shipment_id and row.status == "picked":
+    if row.shipment_id and row.status == "picked":
         parts = await run_in_threadpool(svc.read_model.shipment, row.shipment_id)
         others = [x for x in parts if x.fulfilment_id != fulfilment_id]
         waiting = [x.fulfilment_id for x in others if x.status in ("dispatched", "accepted")]
@@ -156,7 +164,7 @@ async def ship_part(
             )
         together = [x.fulfilment_id for x in others if x.status == "picked"]
     action = StaffAction(action="ship", carrier=carrier, tracking_no=tracking_no)
-    first = await act(svc, p, fulfilment_id, action)
+    first = await act(svc, p, fulfilment_id, action, row=row)
     for fid in together:
         same = StaffAction(
             action="ship", carrier=first["carrier"], tracking_no=first["tracking_no"]
