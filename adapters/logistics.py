@@ -1,5 +1,5 @@
 """The outside systems that move goods, each behind a small port and spoken to over HTTP
-(httpx, idempotent by the part's id): a warehouse's execution system (WMS), which takes a
+(idempotent by the part's id): a warehouse's execution system (WMS), which takes a
 part's notice, picks and ships it, and reports back through signed callbacks; and the courier,
 which issues and cancels waybills, collects parcels and reports tracking events the same way."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-import httpx
+from adapters.http import BlockingClient, TransportError
 
 
 class SystemUnavailable(Exception):
@@ -59,14 +59,14 @@ class Courier(Protocol):
 
 class _Http:
     def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=timeout_s)
+        self.client = BlockingClient(base_url, timeout=timeout_s)
 
     def call(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> Any:
         headers = {"Idempotency-Key": key} if key else {}
         try:
             r = self.client.request(method, path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise SystemUnavailable(f"{path}: {type(exc).__name__}") from exc
+        except TransportError as exc:
+            raise SystemUnavailable(f"{path}: {exc}") from exc
         if r.status_code >= 500:
             raise SystemUnavailable(f"{path}: {r.status_code}")
         if r.status_code == 404:

@@ -1,4 +1,4 @@
-"""The payment gateway behind a small port: create payments and refunds over HTTP (httpx, with
+"""The payment gateway behind a small port: create payments and refunds over HTTP (with
 idempotency keys), and verify the gateway's signed webhooks (HMAC-SHA256 over the raw body)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
+from adapters.http import BlockingClient, Reply, TransportError
 
 WEBHOOK_WINDOW_S = 300
 
@@ -93,21 +93,20 @@ def verify_webhook(
 class HttpPaymentGateway:
     """Talks to the gateway's HTTP API; every write carries an Idempotency-Key."""
 
-    def __init__(
-        self, base_url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
+        self.client = BlockingClient(base_url, timeout=timeout_s)
 
     def _post(self, path: str, body: dict[str, Any], *, key: str) -> dict[str, Any]:
         try:
             r = self.client.post(path, json=body, headers={"Idempotency-Key": key})
-        except httpx.HTTPError as exc:
-            raise GatewayUnavailable(f"{path}: {type(exc).__name__}") from exc
+        except TransportError as exc:
+            raise GatewayUnavailable(f"{path}: {exc}") from exc
         if r.status_code == 402:
             raise PaymentDeclined(r.json().get("reason", "declined"))
         if r.status_code >= 500 or r.status_code == 429:
             raise GatewayUnavailable(f"{path}: HTTP {r.status_code}")
-        r.raise_for_status()
+        if r.status_code >= 400:
+            raise _Refused(r)
         return r.json()  # type: ignore[no-any-return]
 
     def create_payment(
@@ -131,8 +130,8 @@ class HttpPaymentGateway:
                 {"refund_id": refund_id, "payment_id": payment_id, "amount": amount},
                 key=f"refund:{refund_id}",
             )
-        except httpx.HTTPStatusError as exc:
-            raise RefundRefused(_reason(exc.response)) from exc
+        except _Refused as exc:
+            raise RefundRefused(_reason(exc.reply)) from exc
 
     def close(self, payment_id: str) -> str:
         """Close a payment so that it can no longer succeed: "closed", or the status it already
@@ -141,11 +140,11 @@ class HttpPaymentGateway:
             return str(
                 self._post(f"/payments/{payment_id}/close", {}, key=f"close:{payment_id}")["status"]
             )
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
+        except _Refused as exc:
+            if exc.reply.status_code == 404:
                 return "closed"  # never reached the gateway: nothing can succeed
-            if exc.response.status_code == 409:
-                return str(exc.response.json().get("status", "succeeded"))
+            if exc.reply.status_code == 409:
+                return str(exc.reply.json().get("status", "succeeded"))
             raise
 
     def payments(self) -> list[dict[str, Any]]:
@@ -153,8 +152,8 @@ class HttpPaymentGateway:
         gateway's bill, for reconciliation)."""
         try:
             r = self.client.get("/payments")
-        except httpx.HTTPError as exc:
-            raise GatewayUnavailable(f"/payments: {type(exc).__name__}") from exc
+        except TransportError as exc:
+            raise GatewayUnavailable(f"/payments: {exc}") from exc
         r.raise_for_status()
         return list(r.json()["payments"])
 
@@ -167,13 +166,21 @@ class HttpPaymentGateway:
                 {"outcome": outcome, "force": force},
                 key=f"drive:{payment_id}:{outcome}",
             )
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 409:
-                raise PaymentClosed(_reason(exc.response)) from exc
+        except _Refused as exc:
+            if exc.reply.status_code == 409:
+                raise PaymentClosed(_reason(exc.reply)) from exc
             raise
 
 
-def _reason(r: httpx.Response) -> str:
+class _Refused(Exception):
+    """The gateway answered 4xx (other than 402 and 429)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"HTTP {reply.status_code}: {reply.text[:300]}")
+        self.reply = reply
+
+
+def _reason(r: Reply) -> str:
     try:
         return str(r.json().get("error", r.text))
     except ValueError:

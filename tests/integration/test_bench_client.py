@@ -1,5 +1,6 @@
-"""The benchmark's HTTP client against a real socket server: keep-alive reuse, a connection
-the server closed while idle, an answer cut short, and nobody listening."""
+"""The lean HTTP clients (the benchmark's and the events pump's, and the activities' blocking
+one) against a real socket server: keep-alive reuse, a connection the server closed while
+idle, an answer cut short, and nobody listening."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 
 import pytest
 
-from adapters.http import Client, TransportError
+from adapters.http import BlockingClient, Client, TransportError
 
 
 class Server:
@@ -104,3 +105,46 @@ async def test_an_answer_cut_short_or_nobody_listening_is_a_transport_error() ->
         port = s.getsockname()[1]  # free, and nobody listens once closed
     with pytest.raises(TransportError, match="cannot connect"):
         await Client(f"http://127.0.0.1:{port}").get("/")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # free, and nobody listens once closed
+
+
+@pytest.mark.integration
+async def test_the_blocking_client_keeps_connections_and_replaces_one_the_server_closed() -> None:
+    srv = Server()
+    async with srv as url:
+        c = BlockingClient(url)
+        for i in range(3):
+            r = await asyncio.to_thread(
+                c.post, "/v1/x", json={"i": i}, headers={"Idempotency-Key": f"k{i}"}
+            )
+            echo = r.json()
+            assert (r.status_code, echo["method"], echo["path"]) == (200, "POST", "/base/v1/x")
+            assert echo["headers"]["Idempotency-Key"] == f"k{i}"
+            assert echo["headers"]["Content-Type"] == "application/json"
+            assert json.loads(echo["body"]) == {"i": i}
+        assert (await asyncio.to_thread(c.get, "/missing")).status_code == 404
+        c.close()
+    assert srv.connections == 1
+
+    closing = Server(close_after=1)
+    async with closing as url:
+        c = BlockingClient(url)
+        for _ in range(3):
+            assert (await asyncio.to_thread(c.get, "/v1/y")).status_code == 200
+            await asyncio.sleep(0.05)  # the server's close arrives while the connection is idle
+        c.close()
+    assert closing.connections == 3
+
+
+@pytest.mark.integration
+async def test_the_blocking_client_fails_a_cut_answer_or_nobody_listening_as_transport() -> None:
+    async with Server(cut=True) as url:
+        with pytest.raises(TransportError):
+            await asyncio.to_thread(BlockingClient(url).get, "/v1/z")
+    with pytest.raises(TransportError, match="Connection"):
+        BlockingClient(f"http://127.0.0.1:{_free_port()}").post("/", json={})
