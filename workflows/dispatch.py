@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -19,7 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.parts import PartRun
     from workflows.refunds import Refunds
     from workflows.state import OrderState
-    from workflows.steps import Step, run, run_all
+    from workflows.steps import Results, Step, run, run_all
+
+Closing = tuple[list[Step[Any, Any]], Callable[[Results], None]]
 
 
 class Dispatch:
@@ -40,6 +43,9 @@ class Dispatch:
         self._over: set[str] = set()  # parts whose run, and what follows its end, is over
         self._tried: set[str] = set()  # locations that refused a part of the order
         self._more: list[asyncio.Future[None]] = []  # parts a change added while running
+        # the order's completion (its steps, and what follows their results), given the parts
+        # that handed their goods over: set by the order
+        self.closing: Callable[[list[FulfilmentState]], Closing] | None = None
 
     def stage_dispatched(self) -> None:
         self.view.stage(
@@ -201,6 +207,25 @@ class Dispatch:
 
     def awaiting_answer(self, fid: str) -> str | None:
         return self.o.awaiting_answer(fid)
+
+    def completing_with(self, run: PartRun) -> Closing | None:
+        """When `run` has just handed over the goods of the order's last open part, and nothing
+        else is left to happen first: the order's completion, to run in the same step as the
+        part's own (one local activity fewer). None otherwise: the order completes after."""
+        others = [fid for fid in self.runs if fid != run.fid]
+        if (
+            self.closing is None
+            or self._more
+            or not self.started()
+            or self.o.status != "fulfilling"
+            or not all(fid in self._over for fid in others)
+            or not run.shipping.idle()
+        ):
+            return None
+        self.o.results[run.fid] = run.state
+        return self.closing(
+            [s for s in self.o.results.values() if s.status in ("delivered", "picked_up")]
+        )
 
     async def part_left(self, run: PartRun) -> None:
         self.o.handed_over.add(run.fid)

@@ -18,7 +18,9 @@ read model recorded (see docs/operations.md).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -53,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payments import PaymentDesk
     from workflows.refunds import Refunds
     from workflows.state import OrderState
-    from workflows.steps import run, run_all
+    from workflows.steps import Results, Step, run, run_all
     from workflows.submission import Submission
     from workflows.substitutions import Substitutions
 
@@ -70,6 +72,7 @@ class OrderWorkflow:
         self.dispatch = Dispatch(o, self.view, self.refunds, self._details)
         self.submission = Submission(o, self.view, self.payments, self.dispatch)
         self.completion = Completion(o, self.refunds)
+        self.dispatch.closing = self._completing
         self._background: list[asyncio.Future[None]] = []
         self.substitutions = Substitutions(
             o, self.dispatch, self.refunds, self._details, self._background
@@ -124,7 +127,8 @@ class OrderWorkflow:
             )
             await self._set_status("cancelled", self.o.cancel_reason or why)
             return
-        await self._complete(done)
+        if self.o.status != "completed":  # (else the last part's own step completed it)
+            await self._complete(done)
         try:  # returns come in as updates while the window is open
             await workflow.wait_condition(
                 lambda: self.o.status == "returned",
@@ -316,16 +320,28 @@ class OrderWorkflow:
     async def _complete(self, done: list[FulfilmentState]) -> None:
         """Goods handed over: points earned, the order settled, the member's tier re-evaluated
         and the order completed, as one batch of steps."""
+        steps, closed = self._completing(done)
+        self.view.show()
+        closed(await run_all(steps))
+
+    def _completing(
+        self, done: list[FulfilmentState]
+    ) -> tuple[list[Step[Any, Any]], Callable[[Results], None]]:
+        """The completion's steps (the status it stages shown with them), and what follows from
+        their results. The steps run on their own, or with the step of the last part that hands
+        its goods over (`Dispatch.completing_with`)."""
         steps, tier = self.completion.steps(done)
         detail = f"{len(done)} of {len(self.o.parts)} part(s) handed over"
         steps.append(records.order_status(self.o.order_id, "completed", "completed", detail))
         self.o.status = "completed"
         self.view.stage(ORDER_STATUS, "completed")
-        self.view.show()
-        results = await run_all(steps)
-        if tier is not None:
-            self.o.member_tier = results.of(tier)
-        self._details(detail)
+
+        def closed(results: Results) -> None:
+            if tier is not None:
+                self.o.member_tier = results.of(tier)
+            self._details(detail)
+
+        return steps, closed
 
     @workflow.update
     async def request_return(self, req: ReturnRequest) -> str:

@@ -6,6 +6,7 @@ workflow (after a reset) is caught up with rather than done again."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -61,6 +62,10 @@ class PartHost(Protocol):
     def sold_by_weight(self) -> set[str]: ...
 
     def awaiting_answer(self, fid: str) -> str | None: ...
+
+    def completing_with(
+        self, run: PartRun
+    ) -> tuple[list[Step[Any, Any]], Callable[[Results], None]] | None: ...
 
 
 # The timer each waiting status runs: (action when it fires, seconds, what Temporal UI calls it)
@@ -318,7 +323,13 @@ class PartRun:
             issue = Step(OrderActivities.issue_pickup_code, self.fid, "issue the pickup code")
             steps.append(issue)
         st.status, st.ended_by = new, action.action
-        results, ahead = await self._project(action.action, detail, fields, first=steps)
+        # the order's last part handed over: the order's completion goes in the same step
+        closing = self.host.completing_with(self) if new in ("delivered", "picked_up") else None
+        results, ahead = await self._project(
+            action.action, detail, fields, first=steps, then=closing[0] if closing else None
+        )
+        if closing is not None:
+            closing[1](results)
         if ahead is not None:
             await self._catch_up(ahead)
             return
@@ -340,18 +351,22 @@ class PartRun:
         fields: dict[str, object] | None = None,
         *,
         first: list[Step[Any, Any]] | None = None,
+        then: list[Step[Any, Any]] | None = None,
     ) -> tuple[Results, FulfilmentState | None]:
-        """The part's status in Temporal UI and in the read model (after the steps `first`, in
-        one batch); with the recorded part, when the record is further along."""
+        """The part's status in Temporal UI and in the read model (after the steps `first` and
+        before the steps `then`, in one batch); with the recorded part, when the record is
+        further along."""
         st = self.state
         self.host.show_part(self)
+        if then:  # the order completes in this step: Temporal UI is told with it
+            self.host.show()
         projection = c.FulfilmentProjection(
             st.fulfilment_id, st.status, event, detail, fields or {}
         )
         project = Step(
             OrderActivities.project_fulfilment, projection, f"record {st.fulfilment_id} {st.status}"
         )
-        results = await run_all([*(first or []), project])
+        results = await run_all([*(first or []), project, *(then or [])])
         return results, results.of(project)
 
     async def _catch_up(self, recorded: FulfilmentState) -> None:

@@ -93,6 +93,10 @@ class Shipping:
     def _later(self, call: Any) -> None:
         self._tasks.append(asyncio.ensure_future(call))
 
+    def idle(self) -> bool:
+        """No call to the carrier is under way."""
+        return all(t.done() for t in self._tasks)
+
     async def settled(self) -> None:
         """Every call to the carrier made."""
         if self._tasks:

@@ -525,3 +525,51 @@ async def test_a_locked_part_takes_the_right_code_again_after_fifteen_minutes(
     await ts_sleep(client, 15 * 60 + 1)
     assert (await fh.act(StaffAction(action="pickup", code=code))).status == "picked_up"
     assert await handle.result() == "completed"
+
+
+async def test_the_last_part_handed_over_completes_the_order_in_its_own_step(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    """Two parts: the first delivered leaves the order fulfilling; the last one's step also
+    earns the points, settles and completes the order, as one local activity."""
+    from adapters.members import MemberRepository
+    from domain.orders import Address
+
+    near, far = f.location(sqlite_engine, priority=1), f.location(sqlite_engine, priority=2)
+    milk, bread = f.sku(sqlite_engine, price=1000), f.sku(sqlite_engine, price=500)
+    f.stock(sqlite_engine, near, milk, 5)
+    f.stock(sqlite_engine, far, bread, 5)
+    members = MemberRepository(sqlite_engine)
+    member, _ = members.ensure(f.phone())
+    members.top_up(member.member_id, 5000, key=uid("topup-"))
+    req = OrderRequest(
+        order_id=uid("O"),
+        channel="app",
+        channel_order_id=uid(),
+        lines=[LineRequest(milk, 1), LineRequest(bread, 1)],
+        fulfilment=FulfilmentChoice(mode="delivery", address=Address(**f.HANGZHOU)),
+        payment_method="stored_value",
+        member_phone=member.phone,
+    )
+    handle = await start(client, req)
+    first, last = await part(client, req, 1), await part(client, req, 2)
+    steps = ("accept", "picked", "ship", "deliver")
+    for action in steps:
+        await first.act(StaffAction(action, carrier="SF", tracking_no="SF1"))
+    assert await handle.query(OrderWorkflow.current_status) == "fulfilling"
+    for action in steps:
+        await last.act(StaffAction(action, carrier="SF", tracking_no="SF2"))
+    assert await handle.query(OrderWorkflow.current_status) == "completed"
+    assert await handle.result() == "completed"
+
+    summaries = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("marker_recorded_event_attributes"):
+            [summary] = await client.data_converter.decode([event.user_metadata.summary])
+            summaries.append(summary)
+    settled = [s for s in summaries if "settle" in s]
+    assert len(settled) == 1 and f"record {last.fid} delivered" in settled[0]
+    assert "earn" in settled[0] and "completed" in settled[0]
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None and view["status"] == "completed"
+    assert MemberRepository(sqlite_engine).get(member.member_id).points > 0  # type: ignore[union-attr]
