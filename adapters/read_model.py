@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import BindParameter, Table, bindparam, literal_column, update
+from sqlalchemy import func as sa_func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -110,7 +111,19 @@ REFUND_COLUMNS = [
 ]
 _ORDER: BindParameter[str] = bindparam("oid")
 # An order's view, in statements built once (no statement built, coerced or keyed per call).
-VIEW_ORDER = sa_select(ORDERS).where(ORDERS.c.order_id == _ORDER)
+# with whether the order has refunds and substitutions: most have neither, and their two
+# statements are then not run
+VIEW_ORDER = sa_select(
+    ORDERS,
+    sa_select(sa_func.count())
+    .where(REFUNDS.c.order_id == ORDERS.c.order_id)
+    .scalar_subquery()
+    .label("refund_rows"),
+    sa_select(sa_func.count())
+    .where(SUBSTITUTIONS.c.order_id == ORDERS.c.order_id)
+    .scalar_subquery()
+    .label("substitution_rows"),
+).where(ORDERS.c.order_id == _ORDER)
 ORDER_EXISTS = sa_select(ORDERS.c.order_id).where(ORDERS.c.order_id == _ORDER)
 ORDER_REQUEST = sa_select(ORDERS.c.request).where(ORDERS.c.order_id == _ORDER)
 PART_ROW = sa_select(FULFILMENTS).where(FULFILMENTS.c.fulfilment_id == bindparam("fid"))
@@ -1138,8 +1151,11 @@ def _view(s: Session, o: Any) -> dict[str, Any]:
     lines = fastsql.rows(s, VIEW_LINES, oid)
     fulfilments = fastsql.rows(s, VIEW_PARTS, oid)
     payments = fastsql.rows(s, VIEW_PAYMENTS, oid)
-    refunds = fastsql.rows(s, VIEW_REFUNDS, oid)
-    substitutions = fastsql.rows(s, VIEW_SUBSTITUTIONS, oid)
+    # (a row of VIEW_ORDER says whether there are any; an `Order` object does not)
+    refunds = fastsql.rows(s, VIEW_REFUNDS, oid) if getattr(o, "refund_rows", 1) else []
+    substitutions = (
+        fastsql.rows(s, VIEW_SUBSTITUTIONS, oid) if getattr(o, "substitution_rows", 1) else []
+    )
     timeline = fastsql.rows(s, VIEW_TIMELINE, oid)
     payment = counted_payment(payments, refunds)
     return {

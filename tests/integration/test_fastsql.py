@@ -158,3 +158,20 @@ def test_the_pumps_reads_and_writes_take_each_streams_head_on_both_databases(
     assert [r.event_id for r in store.due(subs, now=now + timedelta(seconds=2), limit=10)] == [
         head.event_id
     ]
+
+
+def test_an_order_view_reads_refunds_only_when_the_order_has_some(engine: Engine) -> None:
+    from adapters.read_model import ReadModel
+    from adapters.tables import Refund
+
+    oid = f"T{uuid.uuid4().hex[:10]}"
+    with session_scope(engine) as s:
+        fastsql.insert(s, Order, [_order(oid, "app", 500)])
+    view = ReadModel(engine).order_view(oid)
+    assert view is not None and view["refunds"] == [] and view["substitutions"] == []
+    refund = {"refund_id": f"R{oid}", "order_id": oid, "amount": 120, "status": "succeeded"}
+    with session_scope(engine) as s:
+        fastsql.insert(s, Refund, [refund | {"lines": [{"sku": "MILK-1L", "qty": 1}]}])
+    view = ReadModel(engine).order_view(oid)
+    assert view is not None
+    assert [(r["refund_id"], r["amount"]) for r in view["refunds"]] == [(f"R{oid}", 120)]
