@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import contracts as c
 from adapters.catalog import CatalogRepository
+from adapters.db import reads_together
 from adapters.inventory import InventoryRepository
 from adapters.members import MemberRepository
 from adapters.pickup_codes import PickupCodes
@@ -90,19 +91,20 @@ class OrderActivities:
         """The order priced for its member (if one has the phone), its split planned and its
         stock reserved (gifts with it, as far as there is stock for them), in one step. An order
         already recorded (its workflow was reset) gets back what was recorded instead."""
-        recalled = self.read_model.recall(p.request.order_id)
-        if recalled is not None:
-            pricing, parts, member_id, recorded = recalled
-            return c.PreparedOrder(pricing, member_id, parts, recorded)
         req = p.request
-        try:
-            if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
-                self.catalog.require_pickup(req.fulfilment.location_id, channel=req.channel)
-            member = self.members.rights(req.member_phone) if req.member_phone else None
-            items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
-            pricing = self.pricing.quote_for(req, member, at=p.at, items=items)
-        except DomainError as err:
-            raise business_error(err) from err
+        with reads_together(self.read_model.engine):  # pricing's reads: one transaction
+            recalled = self.read_model.recall(req.order_id)
+            if recalled is not None:
+                pricing, parts, member_id, recorded = recalled
+                return c.PreparedOrder(pricing, member_id, parts, recorded)
+            try:
+                if req.fulfilment.mode == "pickup" and req.fulfilment.location_id:
+                    self.catalog.require_pickup(req.fulfilment.location_id, channel=req.channel)
+                member = self.members.rights(req.member_phone) if req.member_phone else None
+                items = self.catalog.catalog_items(sorted({ln.sku for ln in req.lines}))
+                pricing = self.pricing.quote_for(req, member, at=p.at, items=items)
+            except DomainError as err:
+                raise business_error(err) from err
         parts = self._reserve_plan(c.plan_request(p, pricing), items)  # the items read once
         return c.PreparedOrder(pricing, member.member_id if member else None, parts)
 
@@ -160,6 +162,16 @@ class OrderActivities:
     ) -> list[PlannedPart]:
         """The split on a fresh snapshot of the stock (with what `held` counts as available
         again: an order's own reservations when it changes), each part with its logistics."""
+        with reads_together(self.read_model.engine):  # the plan's reads: one transaction
+            return self._plan_on_snapshot(plan, lines, known, held)
+
+    def _plan_on_snapshot(
+        self,
+        plan: c.PlanRequest,
+        lines: list[LineRequest],
+        known: dict[str, CatalogItem],
+        held: dict[tuple[str, str], int] | None,
+    ) -> list[PlannedPart]:
         req = plan.request
         skus = sorted({ln.sku for ln in lines})
         missing = [sku for sku in skus if sku not in known]  # gifts the price added, say

@@ -72,15 +72,39 @@ def _one_writer(engine: Engine) -> AbstractContextManager[object]:
     return lock if lock is not None else nullcontext()
 
 
+_together = threading.local()  # the session `reads_together` shares, on this thread
+
+
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A session for reads only: a consistent snapshot that neither waits for writers nor holds
-    them up (on SQLite it does not take the write lock). Writing in it is a bug."""
+    them up (on SQLite it does not take the write lock). Writing in it is a bug. Inside
+    `reads_together` on the same engine, it is that block's session."""
+    shared = getattr(_together, "scope", None)
+    if shared is not None and shared[0] is engine:
+        yield shared[1]
+        return
     reader = _readers.get(engine)
     if reader is None:
         reader = _readers[engine] = engine.execution_options(**{READ_ONLY: True})
     with Session(reader, expire_on_commit=False) as session:
         yield session  # closing ends the transaction; loaded objects stay readable
+
+
+@contextmanager
+def reads_together(engine: Engine) -> Iterator[None]:
+    """The reads of a block (each `read_scope` in it, on this thread) in one read-only session:
+    one transaction instead of one each. For a run of reads with no write in between that the
+    block would need to see."""
+    if getattr(_together, "scope", None) is not None:
+        yield  # already inside one
+        return
+    with read_scope(engine) as session:
+        _together.scope = (engine, session)
+        try:
+            yield
+        finally:
+            _together.scope = None
 
 
 @contextmanager

@@ -175,3 +175,28 @@ def test_an_order_view_reads_refunds_only_when_the_order_has_some(engine: Engine
     view = ReadModel(engine).order_view(oid)
     assert view is not None
     assert [(r["refund_id"], r["amount"]) for r in view["refunds"]] == [(f"R{oid}", 120)]
+
+
+def test_reads_together_share_one_session_on_their_thread_only(engine: Engine) -> None:
+    import threading
+
+    from adapters.db import reads_together
+
+    with read_scope(engine) as a, read_scope(engine) as b:
+        assert a is not b
+    other: list[object] = []
+
+    def read_elsewhere() -> None:
+        with read_scope(engine) as s:
+            other.append(s)
+
+    with reads_together(engine):
+        with read_scope(engine) as first, read_scope(engine) as second:
+            assert first is second
+            assert fastsql.first(first, ONE_ORDER, {"oid": "none"}) is None
+        thread = threading.Thread(target=read_elsewhere)
+        thread.start()
+        thread.join()
+        assert other[0] is not first  # another thread reads on its own
+    with read_scope(engine) as after:
+        assert after is not first
