@@ -52,6 +52,7 @@ STATE_NOW = select(STOCK_STATE.c.sold_out, STOCK_STATE.c.available).where(
     STOCK_STATE.c.location_id == _LOC, STOCK_STATE.c.sku == _SKU
 )
 STATE_COLUMNS = ("sold_out", "available", "updated_at")
+TOUCHED_FIRST = select(TOUCHED).order_by(TOUCHED.c.touched_at).limit(bindparam("limit"))
 TOUCH_DONE = TOUCHED.delete().where(
     TOUCHED.c.location_id == _LOC, TOUCHED.c.sku == _SKU, TOUCHED.c.touched_at <= bindparam("at")
 )
@@ -174,7 +175,7 @@ def touch_stock(s: Session, pairs: set[tuple[str, str]]) -> None:
         return
     now = utcnow()
     rows = [{"location_id": loc, "sku": sku, "touched_at": now} for loc, sku in sorted(pairs)]
-    s.execute(upsert(s, TOUCHED, update=("touched_at",)), rows)
+    fastsql.execute_many(s, upsert(s, TOUCHED, update=("touched_at",)), rows)
 
 
 # --- signing ---------------------------------------------------------------------------------
@@ -398,7 +399,7 @@ class EventStore:
 
     def touched(self, *, limit: int = 500) -> list[tuple[str, str, datetime]]:
         with read_scope(self.engine) as s:
-            rows = s.execute(select(TOUCHED).order_by(TOUCHED.c.touched_at).limit(limit))
+            rows = fastsql.rows(s, TOUCHED_FIRST, {"limit": limit})
             return [(r.location_id, r.sku, r.touched_at) for r in rows]
 
     def publish_stock(
@@ -414,13 +415,14 @@ class EventStore:
         with session_scope(self.engine) as s:
             for location_id, sku, at in touched:
                 key = {"loc": location_id, "sku": sku}
-                available = max(0, s.execute(STOCK_AVAILABLE, key).scalar() or 0)
-                was = s.execute(STATE_NOW, key).first()
+                now_row = fastsql.first(s, STOCK_AVAILABLE, key)
+                available = max(0, (now_row[0] if now_row is not None else 0) or 0)
+                was = fastsql.first(s, STATE_NOW, key)
                 sold_out = available == 0
                 if was is None or was.sold_out != sold_out:
                     state = {"location_id": location_id, "sku": sku, "sold_out": sold_out}
                     state |= {"available": available, "updated_at": utcnow()}
-                    s.execute(upsert(s, STOCK_STATE, update=STATE_COLUMNS), state)
+                    fastsql.execute(s, upsert(s, STOCK_STATE, update=STATE_COLUMNS), state)
                 told = was is not None or sold_out  # a SKU never sold out: nothing to say
                 if told and (was is None or was.sold_out != sold_out):
                     kind = "stock.sold_out" if sold_out else "stock.back_in_stock"
@@ -428,7 +430,7 @@ class EventStore:
                     for channel in channels.get(location_id, []):
                         emit(s, channel=channel, type=kind, data=data)
                         sent += 1
-                s.execute(TOUCH_DONE, key | {"at": at})
+                fastsql.execute(s, TOUCH_DONE, key | {"at": at})
         return sent
 
 

@@ -206,3 +206,32 @@ def test_reads_together_share_one_session_on_their_thread_only(engine: Engine) -
         assert other[0] is not first  # another thread reads on its own
     with read_scope(engine) as after:
         assert after is not first
+
+
+def test_sold_out_is_published_once_per_change_on_both_databases(engine: Engine) -> None:
+    from adapters.events import EVENTS, EventStore, touch_stock
+    from tests import factories as f
+
+    loc, sku = f.location(engine), f.sku(engine)
+    f.stock(engine, loc, sku, 0)
+    store, channel = EventStore(engine), f"app-{uuid.uuid4().hex[:8]}"
+
+    def publish() -> int:
+        for _ in range(2):
+            with session_scope(engine) as s:
+                touch_stock(s, {(loc, sku)})
+        mine = [t for t in store.touched(limit=100_000) if t[:2] == (loc, sku)]
+        assert len(mine) == 1  # touched twice is one touch
+        sent = store.publish_stock(mine, {loc: [channel]})
+        assert all(t[:2] != (loc, sku) for t in store.touched(limit=100_000))
+        return sent
+
+    try:
+        assert publish() == 1  # sold out: told
+        assert publish() == 0  # still sold out: nothing new
+        with read_scope(engine) as s:
+            told = s.execute(select(EVENTS.c.type).where(EVENTS.c.channel == channel)).all()
+        assert [t.type for t in told] == ["stock.sold_out"]
+    finally:
+        with session_scope(engine) as s:
+            s.execute(EVENTS.delete().where(EVENTS.c.channel == channel))
