@@ -31,10 +31,13 @@ def order_workflow_id(order_id: str) -> str:
 
 @dataclass
 class StepCall:
-    """One database step of a batch: an activity (by its name) and its input."""
+    """One database step of a batch: an activity (by its name) and its input. `stop_on_result`:
+    when the step returns anything but None, the steps after it are not run (their results are
+    None)."""
 
     activity: str
     arg: Any
+    stop_on_result: bool = False
 
 
 @dataclass

@@ -30,8 +30,10 @@ class StepRunner:
 
     @activity.defn
     def run_steps(self, batch: c.Steps) -> list[Any]:
-        results = []
+        results: list[Any] = []
         for step in batch.steps:
             fn, adapter = self.steps[step.activity]
             results.append(fn(adapter.validate_python(step.arg)))
+            if step.stop_on_result and results[-1] is not None:
+                return results + [None] * (len(batch.steps) - len(results))
         return results

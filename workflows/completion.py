@@ -3,6 +3,8 @@ parties, the member's tier re-evaluated; and returns after that, which settle ba
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import workflow
@@ -18,7 +20,18 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import yuan
     from workflows.refunds import Refunds
     from workflows.state import OrderState
-    from workflows.steps import Step, run_all
+    from workflows.steps import Results, Step, run_all
+
+
+@dataclass
+class Closing:
+    """An order's completion: its steps; what marks the order completed (before its steps run
+    on their own, after them when they run with the last part's step); what follows from the
+    steps' results."""
+
+    steps: list[Step[Any, Any]]
+    complete: Callable[[], None]
+    closed: Callable[[Results], None]
 
 
 class Completion:
@@ -27,9 +40,10 @@ class Completion:
         self.refunds = refunds
 
     def steps(
-        self, done: list[FulfilmentState]
+        self, done: list[FulfilmentState], parts: Iterable[FulfilmentState] | None = None
     ) -> tuple[list[Step[Any, Any]], Step[Any, str] | None]:
-        """The completion's steps (points, settlement, tier), and the tier step to read."""
+        """The completion's steps (points, settlement, tier), and the tier step to read.
+        `parts`: every part's end (the ended parts', by default)."""
         o = self.o
         net = o.priced().payable_amount - o.ledger.refunded_amount
         steps: list[Step[Any, Any]] = []
@@ -38,7 +52,8 @@ class Completion:
             if o.earned:
                 move = c.PointsMove(o.order_id, o.member_id, o.earned)
                 steps.append(Step(OrderActivities.earn_points, move, f"earn {o.earned} points"))
-        steps.append(self._settle(net, "completed", party=f"location:{done[0].location_id}"))
+        party = f"location:{done[0].location_id}"
+        steps.append(self._settle(net, "completed", party=party, parts=parts))
         tier = None
         if o.member_id:
             check = c.TierCheck(o.order_id, o.member_id)
@@ -46,10 +61,18 @@ class Completion:
             steps.append(tier)
         return steps, tier
 
-    def _settle(self, amount: int, cause: str, *, party: str) -> Step[c.SettlementRecord, None]:
+    def _settle(
+        self,
+        amount: int,
+        cause: str,
+        *,
+        party: str,
+        parts: Iterable[FulfilmentState] | None = None,
+    ) -> Step[c.SettlementRecord, None]:
         """Settlement of `amount` (negative for a return) with the party that fulfilled it."""
         o = self.o
         o.settled_party = party
+        ended = o.results.values() if parts is None else parts
         record = c.SettlementRecord(
             o.order_id,
             f"settle:{o.order_id}:{cause}",
@@ -58,9 +81,7 @@ class Completion:
             business_day(workflow.now()),
             channel=o.request.channel,
             cause=cause,
-            fulfillers=handed_values(o.priced().lines, o.results.values())
-            if cause == "completed"
-            else [],
+            fulfillers=handed_values(o.priced().lines, ended) if cause == "completed" else [],
         )
         return Step(OrderActivities.record_settlement, record, f"settle {yuan(abs(amount))}")
 

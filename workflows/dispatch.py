@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -16,13 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from domain.fulfilment import CREDIT_PENALTY, TERMINAL_STATES, FulfilmentState, shortage
     from domain.orders import PlannedPart
+    from workflows.completion import Closing
     from workflows.operations import LOCATION_IDS, PART_STATUSES, OperatorView, part_statuses
     from workflows.parts import PartRun
     from workflows.refunds import Refunds
     from workflows.state import OrderState
-    from workflows.steps import Results, Step, run, run_all
-
-Closing = tuple[list[Step[Any, Any]], Callable[[Results], None]]
+    from workflows.steps import Step, run, run_all
 
 
 class Dispatch:
@@ -43,9 +41,11 @@ class Dispatch:
         self._over: set[str] = set()  # parts whose run, and what follows its end, is over
         self._tried: set[str] = set()  # locations that refused a part of the order
         self._more: list[asyncio.Future[None]] = []  # parts a change added while running
-        # the order's completion (its steps, and what follows their results), given the parts
-        # that handed their goods over: set by the order
-        self.closing: Callable[[list[FulfilmentState]], Closing] | None = None
+        # the order's completion, given the parts that handed their goods over and every part's
+        # end: set by the order
+        self.closing: Callable[[list[FulfilmentState], list[FulfilmentState]], Closing] | None = (
+            None
+        )
 
     def stage_dispatched(self) -> None:
         self.view.stage(
@@ -222,10 +222,9 @@ class Dispatch:
             or not run.shipping.idle()
         ):
             return None
-        self.o.results[run.fid] = run.state
-        return self.closing(
-            [s for s in self.o.results.values() if s.status in ("delivered", "picked_up")]
-        )
+        # (the part's end is in the order's results once its run is over, not before)
+        parts = [*self.o.results.values(), run.state]
+        return self.closing([s for s in parts if s.status in ("delivered", "picked_up")], parts)
 
     async def part_left(self, run: PartRun) -> None:
         self.o.handed_over.add(run.fid)

@@ -18,9 +18,7 @@ read model recorded (see docs/operations.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -33,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import records
     from workflows.cancellation import Cancellation
     from workflows.changes import Changes
-    from workflows.completion import Completion
+    from workflows.completion import Closing, Completion
     from workflows.dispatch import Dispatch
     from workflows.messages import (
         ChangeOutcome,
@@ -55,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payments import PaymentDesk
     from workflows.refunds import Refunds
     from workflows.state import OrderState
-    from workflows.steps import Results, Step, run, run_all
+    from workflows.steps import Results, run, run_all
     from workflows.submission import Submission
     from workflows.substitutions import Substitutions
 
@@ -73,6 +71,7 @@ class OrderWorkflow:
         self.submission = Submission(o, self.view, self.payments, self.dispatch)
         self.completion = Completion(o, self.refunds)
         self.dispatch.closing = self._completing
+        self._completed = False
         self._background: list[asyncio.Future[None]] = []
         self.substitutions = Substitutions(
             o, self.dispatch, self.refunds, self._details, self._background
@@ -127,7 +126,7 @@ class OrderWorkflow:
             )
             await self._set_status("cancelled", self.o.cancel_reason or why)
             return
-        if self.o.status != "completed":  # (else the last part's own step completed it)
+        if not self._completed:  # (else the last part's own step completed it)
             await self._complete(done)
         try:  # returns come in as updates while the window is open
             await workflow.wait_condition(
@@ -320,28 +319,31 @@ class OrderWorkflow:
     async def _complete(self, done: list[FulfilmentState]) -> None:
         """Goods handed over: points earned, the order settled, the member's tier re-evaluated
         and the order completed, as one batch of steps."""
-        steps, closed = self._completing(done)
-        self.view.show()
-        closed(await run_all(steps))
+        closing = self._completing(done)
+        closing.complete()
+        closing.closed(await run_all(closing.steps))
 
     def _completing(
-        self, done: list[FulfilmentState]
-    ) -> tuple[list[Step[Any, Any]], Callable[[Results], None]]:
-        """The completion's steps (the status it stages shown with them), and what follows from
-        their results. The steps run on their own, or with the step of the last part that hands
-        its goods over (`Dispatch.completing_with`)."""
-        steps, tier = self.completion.steps(done)
+        self, done: list[FulfilmentState], parts: list[FulfilmentState] | None = None
+    ) -> Closing:
+        """The completion, to run on its own or with the step of the last part that hands its
+        goods over (`Dispatch.completing_with`; `parts`: every part's end, that one's too)."""
+        steps, tier = self.completion.steps(done, parts)
         detail = f"{len(done)} of {len(self.o.parts)} part(s) handed over"
         steps.append(records.order_status(self.o.order_id, "completed", "completed", detail))
-        self.o.status = "completed"
-        self.view.stage(ORDER_STATUS, "completed")
+
+        def complete() -> None:
+            self._completed = True
+            self.o.status = "completed"
+            self.view.stage(ORDER_STATUS, "completed")
+            self.view.show()
 
         def closed(results: Results) -> None:
             if tier is not None:
                 self.o.member_tier = results.of(tier)
             self._details(detail)
 
-        return steps, closed
+        return Closing(steps, complete, closed)
 
     @workflow.update
     async def request_return(self, req: ReturnRequest) -> str:

@@ -6,7 +6,6 @@ workflow (after a reset) is caught up with rather than done again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.orders import Address, LineRequest, PlannedPart, require_distinct_skus
     from domain.policy import PICKUP_ATTEMPTS, PICKUP_LOCKOUT_S, Timeouts
+    from workflows.completion import Closing
     from workflows.messages import StaffAction
     from workflows.shipping import Shipping
     from workflows.steps import Results, Step, run_all
@@ -63,9 +63,7 @@ class PartHost(Protocol):
 
     def awaiting_answer(self, fid: str) -> str | None: ...
 
-    def completing_with(
-        self, run: PartRun
-    ) -> tuple[list[Step[Any, Any]], Callable[[Results], None]] | None: ...
+    def completing_with(self, run: PartRun) -> Closing | None: ...
 
 
 # The timer each waiting status runs: (action when it fires, seconds, what Temporal UI calls it)
@@ -326,10 +324,11 @@ class PartRun:
         # the order's last part handed over: the order's completion goes in the same step
         closing = self.host.completing_with(self) if new in ("delivered", "picked_up") else None
         results, ahead = await self._project(
-            action.action, detail, fields, first=steps, then=closing[0] if closing else None
+            action.action, detail, fields, first=steps, then=closing.steps if closing else None
         )
-        if closing is not None:
-            closing[1](results)
+        if closing is not None and ahead is None:  # (ahead: the completion's steps did not run)
+            closing.complete()
+            closing.closed(results)
         if ahead is not None:
             await self._catch_up(ahead)
             return
@@ -355,16 +354,17 @@ class PartRun:
     ) -> tuple[Results, FulfilmentState | None]:
         """The part's status in Temporal UI and in the read model (after the steps `first` and
         before the steps `then`, in one batch); with the recorded part, when the record is
-        further along."""
+        further along (and then the steps `then` are not run)."""
         st = self.state
         self.host.show_part(self)
-        if then:  # the order completes in this step: Temporal UI is told with it
-            self.host.show()
         projection = c.FulfilmentProjection(
             st.fulfilment_id, st.status, event, detail, fields or {}
         )
         project = Step(
-            OrderActivities.project_fulfilment, projection, f"record {st.fulfilment_id} {st.status}"
+            OrderActivities.project_fulfilment,
+            projection,
+            f"record {st.fulfilment_id} {st.status}",
+            stop_on_result=bool(then),  # a record further along: `then` is not for it
         )
         results = await run_all([*(first or []), project, *(then or [])])
         return results, results.of(project)

@@ -29,6 +29,7 @@ class Step(Generic[A, R]):
     activity: Callable[[Any, A], R]
     arg: A
     summary: str
+    stop_on_result: bool = False  # in a batch: what follows runs only when this returns None
 
 
 async def run(step: Step[A, R], *, retry_policy: RetryPolicy | None = None) -> R:
@@ -73,7 +74,7 @@ async def run_all(steps: Sequence[Step[Any, Any]]) -> Results:
     summary lists theirs; one step runs alone."""
     if len(steps) == 1:
         return Results(steps, [await run(steps[0])])
-    batch = c.Steps([c.StepCall(s.activity.__name__, s.arg) for s in steps])
+    batch = c.Steps([c.StepCall(s.activity.__name__, s.arg, s.stop_on_result) for s in steps])
     values: list[Any] = await workflow.execute_local_activity_method(
         StepRunner.run_steps,
         batch,

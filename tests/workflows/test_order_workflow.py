@@ -573,3 +573,39 @@ async def test_the_last_part_handed_over_completes_the_order_in_its_own_step(
     view = ReadModel(sqlite_engine).order_view(req.order_id)
     assert view is not None and view["status"] == "completed"
     assert MemberRepository(sqlite_engine).get(member.member_id).points > 0  # type: ignore[union-attr]
+
+
+async def test_a_last_part_recorded_further_along_does_not_complete_the_order(
+    client: Client, sqlite_engine: Engine
+) -> None:
+    """The read model holds the part at another end than the workflow's (an earlier run of a
+    reset workflow recorded that the delivery failed): the delivery's step takes the record as
+    it is, and the completion that would have gone with it does not run."""
+    from sqlmodel import Session, select
+
+    from adapters.members import MemberRepository
+    from adapters.tables import SettlementEntry
+
+    req, loc, sku = new_order(sqlite_engine, mode="delivery", method="stored_value")
+    members = MemberRepository(sqlite_engine)
+    member, _ = members.ensure(f.phone())
+    members.top_up(member.member_id, 5000, key=uid("topup-"))
+    req.member_phone = member.phone
+    handle = await start(client, req)
+    fh = await part(client, req)
+    for action in ("accept", "picked", "ship"):
+        await fh.act(StaffAction(action, carrier="SF", tracking_no="SF9"))
+    ReadModel(sqlite_engine).set_fulfilment(
+        fh.fid, status="delivery_failed", event="delivery_failed", detail="recorded earlier"
+    )
+    state = await fh.act(StaffAction("deliver"))
+    assert state.status == "delivery_failed"
+    assert await handle.result() == "cancelled"
+    view = ReadModel(sqlite_engine).order_view(req.order_id)
+    assert view is not None and view["status"] == "cancelled"
+    assert "completed" not in [t["event"] for t in view["timeline"]]
+    with Session(sqlite_engine) as s:
+        keys = s.exec(select(SettlementEntry.key).where(SettlementEntry.order_id == req.order_id))
+        assert not [k for k in keys if ":completed" in k]
+    again = MemberRepository(sqlite_engine).get(member.member_id)
+    assert again is not None and (again.points, again.stored_value_amount) == (0, 5000)
