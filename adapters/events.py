@@ -415,8 +415,8 @@ class EventStore:
         with session_scope(self.engine) as s:
             for location_id, sku, at in touched:
                 key = {"loc": location_id, "sku": sku}
-                now_row = fastsql.first(s, STOCK_AVAILABLE, key)
-                available = max(0, (now_row[0] if now_row is not None else 0) or 0)
+                stock = fastsql.first(s, STOCK_AVAILABLE, key)
+                available = max(0, stock[0] or 0) if stock is not None else 0
                 was = fastsql.first(s, STATE_NOW, key)
                 sold_out = available == 0
                 if was is None or was.sold_out != sold_out:
