@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -14,6 +16,7 @@ from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
 from adapters.codec import KeyRing
+from adapters.db import reads_here, reads_here_cheaply
 from adapters.inventory import InventoryRepository
 from adapters.logistics import Courier
 from adapters.members import MemberRepository
@@ -26,6 +29,8 @@ from adapters.settlement import SettlementLedger
 from adapters.staff import StaffAccounts
 from adapters.tokens import Principal, TokenRepository
 from domain.errors import DomainError, Forbidden, NotAllowedForChannel, NotFound, Unauthorized
+
+T = TypeVar("T")
 
 
 class RateLimited(DomainError):
@@ -54,6 +59,10 @@ class Services:
     _client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @cached_property
+    def reads_on_loop(self) -> bool:
+        return reads_here_cheaply(self.engine)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts before Temporal may)."""
@@ -115,6 +124,16 @@ async def caller(request: Request, svc: Services = Depends(services)) -> Princip
         raise Unauthorized("the bearer token is unknown, revoked or expired: ask an admin for one")
     svc.take_token(token)
     return principal
+
+
+async def read(svc: Services, fn: Callable[..., T], *args: Any) -> T:
+    """A short read for a request (`fn` only reads). On an SQLite file it runs right here on the
+    event loop, on the loop's own connection: cheaper than the hand-off to a worker thread and
+    back, and it never waits for a writer. On PostgreSQL it runs on a worker thread."""
+    if svc.reads_on_loop:
+        with reads_here(svc.engine):
+            return fn(*args)
+    return await run_in_threadpool(fn, *args)
 
 
 def require_admin(p: Principal) -> None:

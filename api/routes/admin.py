@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlmodel import select
-from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -16,7 +15,7 @@ from adapters.promotions import PromotionRepository
 from adapters.tables import ChannelConfig, Location, Sku, Stock
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, require_admin, services
+from api.deps import Services, caller, read, require_admin, services
 from api.schemas import (
     ChannelIn,
     ClientId,
@@ -460,7 +459,7 @@ async def repair_order(
     held is released, what was paid for goods not handed over is refunded, and it ends
     `cancelled` (or `completed`, if goods were handed over), saying so in its timeline. An order
     whose workflow is running is `409 invalid_transition`: cancel it instead."""
-    status = await run_in_threadpool(svc.read_model.order_status, order_id)
+    status = await read(svc, svc.read_model.order_status, order_id)
     if status is None:
         raise NotFound(f"order {order_id} does not exist")
     client = await svc.temporal()
@@ -485,7 +484,7 @@ async def repair_order(
         task_queue=svc.settings.task_queue,
         static_summary=f"repair of {order_id} (from the API)",
     )
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    view = await read(svc, svc.read_model.order_view, order_id)
     assert view is not None
     return {"repair": outcome, "order": view}
 

@@ -7,11 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, order_scope, require_role, services, staff_part
+from api.deps import Services, caller, order_scope, read, require_role, services, staff_part
 from api.routes.orders import update_order
 from api.schemas import ClientId, DecisionIn, LinePickedIn, SubstitutionIn
 from domain import barcodes
@@ -62,7 +61,7 @@ async def propose(
     not yet recorded): `qty` of `sku` missing, the same quantity of `with_sku` instead. The
     member's channel gets `substitution.proposed` and answers; the pick waits for the answer
     (at most `OMS_SUBSTITUTION_WAIT_S`, then the line's preference decides)."""
-    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
+    row = await read(svc, staff_part, svc, p, fulfilment_id)
     req = SubstitutionRequest(
         fulfilment_id,
         body.sku,
@@ -94,7 +93,7 @@ async def answer(
     and picked, costing no more than the missing units' paid share (a cheaper one refunds the
     difference at once); `decline`: the missing units are refunded at once. Answered once."""
     require_role(p, "channel")
-    await run_in_threadpool(order_scope, p, svc, order_id)
+    await read(svc, order_scope, p, svc, order_id)
     proposal = await update_order(
         svc,
         order_id,

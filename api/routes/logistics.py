@@ -16,7 +16,7 @@ from adapters.tables import Carrier
 from adapters.tokens import Principal
 from api import answers
 from api.contract import REF_TEMPLATE
-from api.deps import Services, Unavailable, caller, require_admin, services, staff_part
+from api.deps import Services, Unavailable, caller, read, require_admin, services, staff_part
 from api.routes.admin import created_or_replaced
 from api.schemas import CarrierIn, ClientId, CourierCallbackIn, CourierSimIn, WmsCallbackIn
 from domain.errors import InvalidRequest, InvalidTransition, NotFound, Unauthorized
@@ -116,9 +116,9 @@ async def wms_callback(
             details={"field": "body"},
         ) from None
     key = f"wms:{event.event_id}"
-    if await run_in_threadpool(svc.read_model.webhook_seen, key):
+    if await read(svc, svc.read_model.webhook_seen, key):
         return {"status": "duplicate", "event_id": event.event_id}
-    row = await run_in_threadpool(svc.read_model.fulfilment, event.fulfilment_id)
+    row = await read(svc, svc.read_model.fulfilment, event.fulfilment_id)
     if row is None:
         raise NotFound(f"fulfilment {event.fulfilment_id} does not exist: check fulfilment_id")
     report = WarehouseReport(
@@ -157,9 +157,9 @@ async def courier_callback(
             details={"field": "body"},
         ) from None
     key = f"courier:{event.event_id}"
-    if await run_in_threadpool(svc.read_model.webhook_seen, key):
+    if await read(svc, svc.read_model.webhook_seen, key):
         return {"status": "duplicate", "event_id": event.event_id}
-    found = await run_in_threadpool(svc.read_model.parts_by_tracking, event.tracking_no)
+    found = await read(svc, svc.read_model.parts_by_tracking, event.tracking_no)
     if not found:
         raise NotFound(f"no part has waybill {event.tracking_no}: check tracking_no")
     status = "ignored"
@@ -181,7 +181,7 @@ async def drive_simulated_courier(
     """Tell the simulated courier what happens to a parcel: it then sends the signed tracking
     callback. The parcel must have been collected (its part shipped)."""
     require_admin(p)
-    if not await run_in_threadpool(svc.read_model.parts_by_tracking, tracking_no):
+    if not await read(svc, svc.read_model.parts_by_tracking, tracking_no):
         raise NotFound(f"no part has waybill {tracking_no}: check tracking_no")
     assert svc.courier is not None
     courier = svc.courier

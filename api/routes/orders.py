@@ -6,7 +6,6 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -17,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, order_scope, require_admin, require_role, services
+from api.deps import Services, caller, order_scope, read, require_admin, require_role, services
 from api.errors import refusal
 from api.schemas import (
     ClientId,
@@ -145,7 +144,7 @@ def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def order_view(svc: Services, order_id: str) -> dict[str, Any]:
-    view = await run_in_threadpool(svc.read_model.order_view, order_id)
+    view = await read(svc, svc.read_model.order_view, order_id)
     if view is None:
         raise NotFound(f"order {order_id} does not exist")
     return with_pickup_codes(svc, view)
@@ -177,7 +176,7 @@ async def submit_order(
     channel = channel_of(p, body.channel)
     order_id = order_id_for(channel, body.channel_order_id)
     req = order_request(svc, body, channel=channel, order_id=order_id)
-    first = await run_in_threadpool(svc.read_model.order_request, order_id)
+    first = await read(svc, svc.read_model.order_request, order_id)
     if first is None:
         await start_order(svc, req)
     else:
@@ -231,7 +230,7 @@ async def get_order(
     """The order: its pricing, payments, parts (with the pickup code while one waits for
     collection), refunds and timeline. A channel opens the orders it placed; the chain's own
     channels also open any member's order they can list (`GET /v1/members/{id}/orders`)."""
-    await run_in_threadpool(lambda: order_scope(p, svc, order_id, reading=True))
+    await read(svc, lambda: order_scope(p, svc, order_id, reading=True))
     return await order_view(svc, order_id)
 
 
@@ -252,7 +251,7 @@ async def change_order(
     too_late_to_change`; what cannot be served is refused and the order stays as it was. A
     coupon whose threshold the change loses goes back to the member."""
     require_role(p, "channel")
-    await run_in_threadpool(order_scope, p, svc, order_id)
+    await read(svc, order_scope, p, svc, order_id)
     if body.lines is not None:
         require_distinct_skus(ln.sku for ln in body.lines)
     f = body.fulfilment
@@ -325,8 +324,8 @@ async def pay_again(
     """After a failed payment, while the order is still `awaiting_payment`: a new payment
     (`stored_value` pays at once; a gateway method returns the new `payment_id` to pay)."""
     require_role(p, "channel")
-    await run_in_threadpool(order_scope, p, svc, order_id)
-    channel = await run_in_threadpool(svc.read_model.order_channel, order_id)
+    await read(svc, order_scope, p, svc, order_id)
+    channel = await read(svc, svc.read_model.order_channel, order_id)
     assert channel is not None
     require_own_money(svc, channel, method=body.payment_method, points=0)
     opened = await update_order(
@@ -350,7 +349,7 @@ async def cancel_order(
     """Before anything has shipped or been picked up: open parts are cancelled (their stores
     are told at once), stock is released, and what was paid is refunded to its tender."""
     require_role(p, "channel")
-    await run_in_threadpool(order_scope, p, svc, order_id)
+    await read(svc, order_scope, p, svc, order_id)
     await update_order(
         svc,
         order_id,
@@ -373,7 +372,7 @@ async def return_goods(
     the location that handed them over. Returns are taken for `OMS_RETURN_WINDOW_S`."""
     require_role(p, "channel")
     require_distinct_skus(ln.sku for ln in body.lines)
-    await run_in_threadpool(order_scope, p, svc, order_id)
+    await read(svc, order_scope, p, svc, order_id)
     req = ReturnRequest([LineRequest(sku=ln.sku, qty=ln.qty) for ln in body.lines], body.reason)
     await update_order(
         svc,

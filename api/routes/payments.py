@@ -14,7 +14,7 @@ from adapters.payment_gateway import PaymentClosed, verify_webhook
 from adapters.tokens import Principal
 from api import answers
 from api.contract import REF_TEMPLATE
-from api.deps import Services, caller, require_admin, services
+from api.deps import Services, caller, read, require_admin, services
 from api.schemas import ClientId, PaymentEventIn, PaymentSimIn
 from domain.errors import InvalidRequest, NotFound, Unauthorized
 from domain.errors import PaymentClosed as ClosedAtGateway
@@ -53,9 +53,7 @@ async def payment_webhook(
         event = verify_webhook(svc.webhook_secret, body, x_signature)
     except ValueError as exc:
         raise Unauthorized(str(exc)) from None
-    seen, found = await run_in_threadpool(
-        svc.read_model.payment_event, event.event_id, event.payment_id
-    )
+    seen, found = await read(svc, svc.read_model.payment_event, event.event_id, event.payment_id)
     if seen:
         return {"status": "duplicate", "event_id": event.event_id}
     if found is None:
@@ -124,7 +122,7 @@ async def drive_simulated_payment(
     closed at the gateway (its order was cancelled or timed out) is `409 payment_closed`,
     unless `force` says to succeed it anyway, as a real gateway's late notice would."""
     require_admin(p)
-    if await run_in_threadpool(svc.read_model.payment_of, payment_id) is None:
+    if await read(svc, svc.read_model.payment_of, payment_id) is None:
         raise NotFound(f"payment {payment_id} does not exist")
     try:
         return await run_in_threadpool(

@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.read_model import fulfilment_view
 from adapters.tokens import Principal
 from api import answers
-from api.deps import Services, caller, location_scope, services, staff_part
+from api.deps import Services, caller, location_scope, read, services, staff_part
 from api.errors import refusal
 from api.routes.fresh import picked_lines
 from api.schemas import ClientId, FulfilmentStatusFilter, PickedIn, PickupIn, ReasonIn, ShipIn
@@ -45,7 +45,7 @@ async def act(
     """The action, in the order's workflow. `row`: the part's row, when the caller has just read
     it (through `staff_part`)."""
     if row is None:
-        row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
+        row = await read(svc, staff_part, svc, p, fulfilment_id)
     if p.role == "staff":
         action.location_id = p.location_id
     client = await svc.temporal()
@@ -61,7 +61,7 @@ async def act(
             raise
     # The order's workflow has finished (its return window is over, or it was ended from
     # Temporal): the same action again is a no-op, anything else is out of order.
-    fresh = await run_in_threadpool(svc.read_model.fulfilment, fulfilment_id)
+    fresh = await read(svc, svc.read_model.fulfilment, fulfilment_id)
     assert fresh is not None
     refuse_unless_applied(fresh, action)
     return fulfilment_view(fresh) | {"order_id": fresh.order_id}
@@ -150,10 +150,10 @@ async def ship_part(
     svc: Services, p: Principal, fulfilment_id: str, carrier: str, tracking_no: str
 ) -> dict[str, Any]:
     """Ship a part, and the parts that travel with it under the same waybill."""
-    row = await run_in_threadpool(staff_part, svc, p, fulfilment_id)
+    row = await read(svc, staff_part, svc, p, fulfilment_id)
     together = []
     if row.shipment_id and row.status == "picked":
-        parts = await run_in_threadpool(svc.read_model.shipment, row.shipment_id)
+        parts = await read(svc, svc.read_model.shipment, row.shipment_id)
         others = [x for x in parts if x.fulfilment_id != fulfilment_id]
         waiting = [x.fulfilment_id for x in others if x.status in ("dispatched", "accepted")]
         if waiting:

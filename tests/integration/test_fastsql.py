@@ -208,6 +208,41 @@ def test_reads_together_share_one_session_on_their_thread_only(engine: Engine) -
         assert after is not first
 
 
+def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engine) -> None:
+    import threading
+
+    from adapters.db import reads_here, reads_here_cheaply
+
+    if not reads_here_cheaply(engine):
+        assert engine.dialect.name == "postgresql"  # its reads go to worker threads
+        return
+    oid = f"O{uuid.uuid4().hex[:12]}"
+    try:
+        with reads_here(engine), read_scope(engine) as s:
+            assert s.get_bind() is not engine  # not the pool the worker threads share
+            assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None
+            mine = s.connection().connection.driver_connection
+        with session_scope(engine) as w:  # committed between two blocks: the next one sees it
+            w.execute(ORDERS.insert().values(**_order(oid, "app", 300)))
+        with reads_here(engine), read_scope(engine) as s:
+            row = fastsql.first(s, ONE_ORDER, {"oid": oid})
+            assert row is not None and row.payable_amount == 300
+            assert s.connection().connection.driver_connection is mine  # kept open
+        theirs: list[object] = []
+
+        def read_elsewhere() -> None:
+            with reads_here(engine), read_scope(engine) as s:
+                theirs.append(s.connection().connection.driver_connection)
+
+        thread = threading.Thread(target=read_elsewhere)
+        thread.start()
+        thread.join()
+        assert theirs[0] is not mine  # one connection per thread
+    finally:
+        with session_scope(engine) as w:
+            w.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
+
+
 def test_sold_out_is_published_once_per_change_on_both_databases(engine: Engine) -> None:
     from adapters.events import EVENTS, EventStore, touch_stock
     from tests import factories as f
