@@ -116,28 +116,47 @@ def reads_here_cheaply(engine: Engine) -> bool:
 
 
 _own: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_own_lock = threading.Lock()
+LOOP_READ_WAIT_MS = 200  # a read on an event loop waits this long for SQLite, then gives up
+
+
+def _sqlite_read_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")  # a write here is refused, not taken on the loop
+    cur.execute(f"PRAGMA busy_timeout={LOOP_READ_WAIT_MS}")
+    cur.close()
+
+
+def _own_reader(engine: Engine) -> Engine:
+    with _own_lock:
+        own = _own.get(engine)
+        if own is None:
+            base = create_engine(
+                engine.url,
+                connect_args={"check_same_thread": False, "timeout": LOOP_READ_WAIT_MS / 1000},
+                poolclass=SingletonThreadPool,  # one connection per thread, kept open
+                pool_size=16,
+            )
+            event.listen(base, "connect", _sqlite_read_only)
+            event.listen(base, "begin", _sqlite_begin_immediate)  # deferred: READ_ONLY below
+            event.listen(engine, "engine_disposed", lambda _conn: base.dispose())
+            own = _own[engine] = base.execution_options(**{READ_ONLY: True})
+        return own
 
 
 @contextmanager
 def reads_here(engine: Engine) -> Iterator[None]:
     """The reads of a block, on this thread's own read-only connection to the SQLite file (one
-    per thread, kept open), in one transaction: for an event loop's short reads, which must not
-    wait for a connection from the pool that worker threads share (`reads_here_cheaply`)."""
+    per thread, kept open; meant for the few threads that run event loops), in one
+    transaction: for an event loop's short reads, which must not wait for a connection from the
+    pool that worker threads share (`reads_here_cheaply`). The connection refuses writes, and
+    waits at most `LOOP_READ_WAIT_MS` for SQLite (a WAL read waits only while the file is
+    being recovered or its WAL cleaned up): then `sqlalchemy.exc.OperationalError`."""
     if getattr(_together, "scope", None) is not None:
         yield
         return
-    own = _own.get(engine)
-    if own is None:
-        own = create_engine(
-            engine.url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=SingletonThreadPool,
-            pool_size=8,
-        )
-        event.listen(own, "connect", _sqlite_pragmas)
-        event.listen(own, "begin", _sqlite_begin_immediate)
-        own = _own[engine] = own.execution_options(**{READ_ONLY: True})
-    with Session(own, expire_on_commit=False) as session:
+    with Session(_own_reader(engine), expire_on_commit=False) as session:
         _together.scope = (engine, session)
         try:
             yield

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
@@ -129,10 +130,14 @@ async def caller(request: Request, svc: Services = Depends(services)) -> Princip
 async def read(svc: Services, fn: Callable[..., T], *args: Any) -> T:
     """A short read for a request (`fn` only reads). On an SQLite file it runs right here on the
     event loop, on the loop's own connection: cheaper than the hand-off to a worker thread and
-    back, and it never waits for a writer. On PostgreSQL it runs on a worker thread."""
+    back, and it never waits for a writer (should SQLite be busy for longer than a moment, the
+    read goes to a worker thread). On PostgreSQL it runs on a worker thread."""
     if svc.reads_on_loop:
-        with reads_here(svc.engine):
-            return fn(*args)
+        try:
+            with reads_here(svc.engine):
+                return fn(*args)
+        except OperationalError:  # SQLite busy (recovering the file, say): wait on a thread
+            pass
     return await run_in_threadpool(fn, *args)
 
 

@@ -4,6 +4,7 @@ exceptions, in the session's transaction."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -211,6 +212,10 @@ def test_reads_together_share_one_session_on_their_thread_only(engine: Engine) -
 def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engine) -> None:
     import threading
 
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import SingletonThreadPool
+
+    from adapters import db
     from adapters.db import reads_here, reads_here_cheaply
 
     if not reads_here_cheaply(engine):
@@ -219,7 +224,8 @@ def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engin
     oid = f"O{uuid.uuid4().hex[:12]}"
     try:
         with reads_here(engine), read_scope(engine) as s:
-            assert s.get_bind() is not engine  # not the pool the worker threads share
+            bind = s.get_bind()
+            assert isinstance(bind, Engine) and isinstance(bind.pool, SingletonThreadPool)
             assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None
             mine = s.connection().connection.driver_connection
         with session_scope(engine) as w:  # committed between two blocks: the next one sees it
@@ -238,6 +244,20 @@ def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engin
         thread.start()
         thread.join()
         assert theirs[0] is not mine  # one connection per thread
+
+        # a writer in the middle of its transaction does not hold the read up (WAL, deferred)
+        with session_scope(engine) as w:
+            w.execute(ORDERS.update().where(ORDERS.c.order_id == oid).values(payable_amount=1))
+            started = time.monotonic()
+            with reads_here(engine), read_scope(engine) as s:
+                row = fastsql.first(s, ONE_ORDER, {"oid": oid})
+            assert row is not None and row.payable_amount == 300  # the last commit
+            assert time.monotonic() - started < 0.1
+
+        with pytest.raises(OperationalError, match="readonly"):  # it refuses to write
+            with reads_here(engine), read_scope(engine) as s:
+                s.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
+        assert getattr(db._together, "scope", None) is None  # nothing left behind
     finally:
         with session_scope(engine) as w:
             w.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
