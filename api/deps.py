@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from adapters.catalog import CatalogRepository
 from adapters.codec import KeyRing
-from adapters.db import reads_here, reads_here_cheaply
+from adapters.db import reads_here, reads_here_cheaply, reads_together
 from adapters.inventory import InventoryRepository
 from adapters.logistics import Courier
 from adapters.members import MemberRepository
@@ -131,14 +131,20 @@ async def read(svc: Services, fn: Callable[..., T], *args: Any) -> T:
     """A short read for a request (`fn` only reads). On an SQLite file it runs right here on the
     event loop, on the loop's own connection: cheaper than the hand-off to a worker thread and
     back, and it never waits for a writer (should SQLite be busy for longer than a moment, the
-    read goes to a worker thread). On PostgreSQL it runs on a worker thread."""
+    read goes to a worker thread). On PostgreSQL it runs on a worker thread. Either way its
+    reads share one transaction: they see the same moment."""
     if svc.reads_on_loop:
         try:
             with reads_here(svc.engine):
                 return fn(*args)
         except OperationalError:  # SQLite busy (recovering the file, say): wait on a thread
             pass
-    return await run_in_threadpool(fn, *args)
+    return await run_in_threadpool(_together, svc.engine, fn, *args)
+
+
+def _together(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    with reads_together(engine):  # the function's reads in one transaction
+        return fn(*args)
 
 
 def require_admin(p: Principal) -> None:

@@ -144,7 +144,10 @@ def with_pickup_codes(svc: Services, view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def order_view(svc: Services, order_id: str) -> dict[str, Any]:
-    view = await read(svc, svc.read_model.order_view, order_id)
+    return shown(svc, order_id, await read(svc, svc.read_model.order_view, order_id))
+
+
+def shown(svc: Services, order_id: str, view: dict[str, Any] | None) -> dict[str, Any]:
     if view is None:
         raise NotFound(f"order {order_id} does not exist")
     return with_pickup_codes(svc, view)
@@ -230,8 +233,12 @@ async def get_order(
     """The order: its pricing, payments, parts (with the pickup code while one waits for
     collection), refunds and timeline. A channel opens the orders it placed; the chain's own
     channels also open any member's order they can list (`GET /v1/members/{id}/orders`)."""
-    await read(svc, lambda: order_scope(p, svc, order_id, reading=True))
-    return await order_view(svc, order_id)
+
+    def scoped_view() -> dict[str, Any] | None:  # one read: the check and the view agree
+        order_scope(p, svc, order_id, reading=True)
+        return svc.read_model.order_view(order_id)
+
+    return shown(svc, order_id, await read(svc, scoped_view))
 
 
 @router.patch("/orders/{order_id}", response_model=answers.OrderChanged)
