@@ -100,18 +100,24 @@ def reads_together(engine: Engine) -> Iterator[None]:
     if getattr(_together, "scope", None) is not None:
         yield  # already inside one
         return
-    with read_scope(engine) as session:
-        _together.scope = (engine, session)
-        try:
-            yield
-        finally:
-            _together.scope = None
+    with read_scope(engine) as session, _sharing(engine, session):
+        yield
+
+
+@contextmanager
+def _sharing(engine: Engine, session: Session) -> Iterator[None]:
+    """`session` is what `read_scope(engine)` gives on this thread, for the block."""
+    _together.scope = (engine, session)
+    try:
+        yield
+    finally:
+        _together.scope = None
 
 
 def reads_here_cheaply(engine: Engine) -> bool:
     """Whether a short read is cheaper done where it is asked for (`reads_here`) than handed to
-    a thread: on an SQLite file, a point read is a few hundred microseconds of local work that,
-    in WAL mode, never waits for a writer. (A PostgreSQL read waits for the network.)"""
+    a thread: on an SQLite file, a point read is tens of microseconds of local work that, in
+    WAL mode, never waits for a writer. (A PostgreSQL read waits for the network.)"""
     return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
 
 
@@ -154,14 +160,10 @@ def reads_here(engine: Engine) -> Iterator[None]:
     waits at most `LOOP_READ_WAIT_MS` for SQLite (a WAL read waits only while the file is
     being recovered or its WAL cleaned up): then `sqlalchemy.exc.OperationalError`."""
     if getattr(_together, "scope", None) is not None:
-        yield
+        yield  # already inside one
         return
-    with Session(_own_reader(engine), expire_on_commit=False) as session:
-        _together.scope = (engine, session)
-        try:
-            yield
-        finally:
-            _together.scope = None
+    with Session(_own_reader(engine), expire_on_commit=False) as session, _sharing(engine, session):
+        yield
 
 
 @contextmanager

@@ -139,10 +139,10 @@ async def read(svc: Services, fn: Callable[..., T], *args: Any) -> T:
                 return fn(*args)
         except OperationalError:  # SQLite busy (recovering the file, say): wait on a thread
             pass
-    return await run_in_threadpool(_together, svc.engine, fn, *args)
+    return await run_in_threadpool(_in_one_transaction, svc.engine, fn, *args)
 
 
-def _together(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+def _in_one_transaction(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     with reads_together(engine):  # the function's reads in one transaction
         return fn(*args)
 
