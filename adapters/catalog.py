@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlmodel import col, select
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope
+from adapters.db import read_scope, read_tx, session_scope
 from adapters.tables import Carrier, ChannelConfig, CreditEvent, Location, Sku, utcnow
 from domain.couriers import Carrier as CarrierRule
 from domain.couriers import choose_carrier
@@ -140,7 +140,7 @@ class CatalogRepository:
     def require_pickup(self, location_id: str, *, channel: str) -> None:
         """A location where this channel's members may pick up: it exists, offers pickup, and
         the channel may sell from it."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             row = fastsql.first(s, LOCATION_ROW, {"loc": location_id})
             if row is None:
                 raise NotFound(f"location {location_id} does not exist")
@@ -182,7 +182,7 @@ class CatalogRepository:
         return sorted(n for n in names if n not in rules or rules[n].refuses(site, None) is None)
 
     def channel_rule(self, channel: str) -> ChannelRule | None:
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             row = fastsql.first(s, CHANNEL_CONFIG, {"channel": channel})
             return None if row is None else channel_rule_of(row)
 
@@ -199,7 +199,7 @@ class CatalogRepository:
             return list(s.exec(select(ChannelConfig).order_by(ChannelConfig.channel)))
 
     def catalog_items(self, skus: list[str]) -> dict[str, CatalogItem]:
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             return {r.sku: CatalogItem(*r) for r in fastsql.rows_in(s, _items_of, skus)}
 
     def assign_logistics(

@@ -73,16 +73,102 @@ def _one_writer(engine: Engine) -> AbstractContextManager[object]:
     return lock if lock is not None else nullcontext()
 
 
-_together = threading.local()  # the session `reads_together` shares, on this thread
+class Tx:
+    """One transaction straight on a pooled driver connection (`write_tx`, `read_tx`), for
+    statements run through `adapters/fastsql.py`. A short transaction of a hot path costs
+    several times more through SQLAlchemy's session (its transaction's states, the
+    connection's events, the identity map) than its statements do; here it is a BEGIN and a
+    COMMIT on the driver. It has no ORM and no `execute`: what needs them uses a session
+    (`session_scope`, `read_scope`)."""
+
+    __slots__ = ("engine", "dialect", "connection")
+
+    def __init__(self, engine: Engine, connection: Any) -> None:
+        self.engine = engine  # where a session for the same database comes from
+        self.dialect = engine.dialect
+        self.connection = connection  # the pool's connection: `.driver_connection` is the driver's
+
+    def get_bind(self) -> Engine:
+        return self.engine
+
+
+def _driver_error(engine: Engine, sql: str, exc: Exception) -> Exception:
+    """A driver's error raised as SQLAlchemy raises it, as `fastsql` does for statements."""
+    from sqlalchemy.exc import DBAPIError
+
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    if not isinstance(exc, dbapi_error):
+        return exc
+    return DBAPIError.instance(sql, None, exc, dbapi_error, dialect=engine.dialect)
+
+
+@contextmanager
+def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
+    """A transaction on a connection from `engine`'s pool: `begin` on SQLite (PostgreSQL's
+    driver opens one at the first statement), committed when the block ends, rolled back when
+    it raises; the connection goes back to the pool either way."""
+    pooled = engine.raw_connection()
+    raw: Any = pooled.driver_connection
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        if sqlite:
+            try:
+                raw.execute(begin)
+            except Exception as exc:
+                raise _driver_error(engine, begin or "", exc) from exc
+        try:
+            yield Tx(engine, pooled)
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:  # noqa: BLE001 - a connection that cannot roll back is not reused
+                pooled.invalidate()
+            raise
+        try:
+            raw.commit()
+        except Exception as exc:
+            try:
+                raw.rollback()
+            except Exception:  # noqa: BLE001
+                pooled.invalidate()
+            raise _driver_error(engine, "COMMIT", exc) from exc
+    finally:
+        pooled.close()
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Tx]:
+    """`session_scope` for a block whose statements are all `fastsql`'s: committed on success,
+    rolled back on error; on SQLite it takes the write lock at BEGIN, as `session_scope` does."""
+    with _one_writer(engine), _plain(engine, "BEGIN IMMEDIATE") as tx:
+        yield tx
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Tx | Session]:
+    """`read_scope` for a block whose statements are all `fastsql`'s (which takes a session as
+    well): inside `reads_together` or `reads_here` on the same engine, that block's
+    transaction; else one of its own, deferred, that never waits for writers. Writing in it is
+    a bug."""
+    shared = getattr(_together, "scope", None)
+    if shared is not None and shared[0] is engine:
+        yield shared[1]
+        return
+    with _plain(engine, "BEGIN") as tx:
+        yield tx
+
+
+_together = threading.local()  # the transaction `reads_together` (`reads_here`) shares
 
 
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A session for reads only: a consistent snapshot that neither waits for writers nor holds
     them up (on SQLite it does not take the write lock). Writing in it is a bug. Inside
-    `reads_together` on the same engine, it is that block's session."""
+    `reads_together` on the same engine, it is that block's session (inside `reads_here`,
+    whose transaction has no session, one of its own)."""
     shared = getattr(_together, "scope", None)
-    if shared is not None and shared[0] is engine:
+    if shared is not None and shared[0] is engine and isinstance(shared[1], Session):
         yield shared[1]
         return
     reader = _readers.get(engine)
@@ -94,19 +180,19 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def reads_together(engine: Engine) -> Iterator[None]:
-    """The reads of a block (each `read_scope` in it, on this thread) in one read-only session:
-    one transaction instead of one each. For a run of reads with no write in between that the
-    block would need to see."""
+    """The reads of a block (each `read_tx` in it, on this thread) in one read-only transaction
+    instead of one each. For a run of reads with no write in between that the block would need
+    to see. (A `read_scope` in it, for the ORM, is a session of its own.)"""
     if getattr(_together, "scope", None) is not None:
         yield  # already inside one
         return
-    with read_scope(engine) as session, _sharing(engine, session):
+    with _plain(engine, "BEGIN") as tx, _sharing(engine, tx):
         yield
 
 
 @contextmanager
-def _sharing(engine: Engine, session: Session) -> Iterator[None]:
-    """`session` is what `read_scope(engine)` gives on this thread, for the block."""
+def _sharing(engine: Engine, session: Session | Tx) -> Iterator[None]:
+    """`session` is what `read_tx(engine)` gives on this thread, for the block."""
     _together.scope = (engine, session)
     try:
         yield
@@ -162,7 +248,7 @@ def reads_here(engine: Engine) -> Iterator[None]:
     if getattr(_together, "scope", None) is not None:
         yield  # already inside one
         return
-    with Session(_own_reader(engine), expire_on_commit=False) as session, _sharing(engine, session):
+    with _plain(_own_reader(engine), "BEGIN") as tx, _sharing(engine, tx):
         yield
 
 
@@ -181,7 +267,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 _ignoring: dict[tuple[str, Any], Any] = {}
 
 
-def insert_ignoring_duplicates(s: Session, table: Any) -> Any:
+def insert_ignoring_duplicates(s: Session | Tx, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL), built
     once per table and dialect: execute it with each row's values as parameters (a list of rows
     is one executemany), so that no statement is built and cached again per row."""
@@ -203,7 +289,7 @@ def insert_ignoring_duplicates(s: Session, table: Any) -> Any:
 _upserts: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
 
 
-def upsert(s: Session, table: Any, *, update: tuple[str, ...]) -> Any:
+def upsert(s: Session | Tx, table: Any, *, update: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT (primary key) DO UPDATE SET the columns `update` to the values
     inserted, in the session's dialect, built once per table, dialect and columns."""
     dialect = s.get_bind().dialect.name

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope, upsert
+from adapters.db import Tx, read_scope, read_tx, session_scope, upsert, write_tx
 from adapters.tables import (
     ChannelEvent,
     ChannelWebhook,
@@ -145,7 +145,7 @@ def new_event_id() -> str:
 
 
 def emit(
-    s: Session, *, channel: str, type: str, data: dict[str, Any], order_id: str | None = None
+    s: Session | Tx, *, channel: str, type: str, data: dict[str, Any], order_id: str | None = None
 ) -> None:
     """Record an event in the caller's transaction (nothing is sent here)."""
     if not _outbox["on"]:
@@ -168,7 +168,7 @@ def emit(
     )
 
 
-def touch_stock(s: Session, pairs: set[tuple[str, str]]) -> None:
+def touch_stock(s: Session | Tx, pairs: set[tuple[str, str]]) -> None:
     """Note, in the caller's transaction, that the stock of these (location, SKU) changed: the
     sold-out watcher looks at them next."""
     if not _outbox["on"] or not pairs:
@@ -340,7 +340,7 @@ class EventStore:
         event failed wait for it to be redelivered."""
         if not subs:
             return []
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             rows = fastsql.rows_in(s, _due_heads, list(subs), {"now": now, "limit": limit})
         return [r for r in rows if _aware(r.created_at) >= subs[r.channel].since]
 
@@ -365,7 +365,7 @@ class EventStore:
         """Events the receiver answered with a 2xx, and when (one transaction for them all)."""
         if not done:
             return
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             fastsql.execute_many(s, DELIVERED, [{"eid": eid, "at": at} for eid, at in done])
 
     def not_delivered(
@@ -398,7 +398,7 @@ class EventStore:
     # --- sold out ----------------------------------------------------------------------------
 
     def touched(self, *, limit: int = 500) -> list[tuple[str, str, datetime]]:
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             rows = fastsql.rows(s, TOUCHED_FIRST, {"limit": limit})
             return [(r.location_id, r.sku, r.touched_at) for r in rows]
 
@@ -412,7 +412,7 @@ class EventStore:
         if not touched:
             return 0
         sent = 0
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             for location_id, sku, at in touched:
                 key = {"loc": location_id, "sku": sku}
                 stock = fastsql.first(s, STOCK_AVAILABLE, key)

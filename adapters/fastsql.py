@@ -27,6 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
+from adapters.db import Tx
+
 
 @dataclass
 class _Plan:
@@ -92,9 +94,17 @@ def _plan(dialect: Dialect, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
     return plan
 
 
-def _run(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
-    s._autoflush()  # objects added to the session before are written first
-    conn = s.connection()
+def _connection(s: Session | Tx) -> Any:
+    """The connection of the transaction: a session's (objects added to it before are written
+    first), or a plain transaction's (`adapters/db.py`)."""
+    if isinstance(s, Tx):
+        return s
+    s._autoflush()
+    return s.connection()
+
+
+def _run(s: Session | Tx, stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+    conn = _connection(s)
     plan = _plan(conn.dialect, stmt, tuple(params))
     return _cursor(conn, plan, "execute", plan.args(params)), plan
 
@@ -122,7 +132,7 @@ def _convert(plan: _Plan, converters: Any, raw: Sequence[Any]) -> Any:
     return plan.row._make(raw)
 
 
-def rows(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
+def rows(s: Session | Tx, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
     """Every row of a SELECT, in the session's transaction."""
     cursor, plan = _run(s, stmt, params)
     try:
@@ -132,7 +142,7 @@ def rows(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any
         cursor.close()
 
 
-def first(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> Any | None:
+def first(s: Session | Tx, stmt: ClauseElement, params: Mapping[str, Any]) -> Any | None:
     """The first row of a SELECT, or None."""
     cursor, plan = _run(s, stmt, params)
     try:
@@ -143,7 +153,7 @@ def first(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> Any | N
         cursor.close()
 
 
-def execute(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+def execute(s: Session | Tx, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
     """An INSERT, UPDATE or DELETE in the session's transaction: how many rows it touched."""
     cursor, _ = _run(s, stmt, params)
     try:
@@ -152,13 +162,12 @@ def execute(s: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
         cursor.close()
 
 
-def execute_many(s: Session, stmt: ClauseElement, params: Sequence[Mapping[str, Any]]) -> None:
+def execute_many(s: Session | Tx, stmt: ClauseElement, params: Sequence[Mapping[str, Any]]) -> None:
     """The same INSERT, UPDATE or DELETE once per set of parameters (all with the same keys),
     in one call to the driver, in the session's transaction."""
     if not params:
         return
-    s._autoflush()
-    conn = s.connection()
+    conn = _connection(s)
     plan = _plan(conn.dialect, stmt, tuple(params[0]))
     _cursor(conn, plan, "executemany", [plan.args(p) for p in params]).close()
 
@@ -181,7 +190,7 @@ def _defaults(model: type) -> tuple[Any, tuple[tuple[str, Any, Any], ...]]:
     return found
 
 
-def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert(s: Session | Tx, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows of a table model, each with the model's defaults for what it leaves out (a default
     of NULL is left to the database), in one statement per set of columns."""
     stmt, fields = _defaults(model)
@@ -201,8 +210,7 @@ def insert(s: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
         full.append(row)
     if not full:
         return
-    s._autoflush()
-    conn = s.connection()
+    conn = _connection(s)
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in full:
         by_keys.setdefault(tuple(row), []).append(row)
@@ -222,7 +230,7 @@ def any_of(n: int) -> list[Any]:
 
 
 def rows_in(
-    s: Session,
+    s: Session | Tx,
     build: Callable[[int], ClauseElement],
     values: Sequence[Any],
     params: Mapping[str, Any] | None = None,

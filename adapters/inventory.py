@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from adapters import fastsql
 from adapters.catalog import site_of
-from adapters.db import read_scope, session_scope
+from adapters.db import Tx, read_scope, read_tx, session_scope, write_tx
 from adapters.events import touch_stock
 from adapters.tables import DailyDispatch, Location, Stock, StockMovement
 from domain.changes import Hold
@@ -55,9 +55,17 @@ def _has_movement(s: Session, key: str) -> bool:
     return found is not None
 
 
-def _recorded(s: Session, keys: list[str]) -> set[str]:
+def _keys_of(n: int) -> Any:
+    return sa_select(MOVEMENTS.c.key).where(MOVEMENTS.c.key.in_(fastsql.any_of(n)))
+
+
+def _recorded(s: Session | Tx, keys: list[str]) -> set[str]:
     """Which of `keys` the movement ledger already holds (one lookup for all of them)."""
-    return set(s.execute(sa_select(MOVEMENTS.c.key).where(MOVEMENTS.c.key.in_(keys))).scalars())
+    return {r.key for r in fastsql.rows_in(s, _keys_of, keys)}
+
+
+class _Short(Exception):
+    """A line could not be reserved: the reservation's transaction is rolled back."""
 
 
 class InventoryRepository:
@@ -73,7 +81,7 @@ class InventoryRepository:
     def snapshot(self, skus: list[str], *, day: date) -> StockSnapshot:
         """Sites and available stock of `skus`, for planning (plain rows: every order reads
         every location, and building ORM objects for them cost more than the reads)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             used = dict(fastsql.rows(s, DISPATCHED_ON, {"day": day.isoformat()}))
             sites = [
                 site_of(loc, quota_used=used.get(loc.location_id, 0))
@@ -192,21 +200,25 @@ class InventoryRepository:
             ),
         )
         touched: set[str] = set()
-        with session_scope(self.engine) as s:
-            keys = [f"reserve:{order_id}:{fid}:{sku}" for _, sku, _, fid in todo]
-            done = _recorded(s, keys)
-            for (location_id, sku, qty, fulfilment_id), key in zip(todo, keys, strict=True):
-                if key in done:
-                    continue
-                done.add(key)
-                touched.add(location_id)
-                if not self._reserve_row(s, location_id, sku, qty, key, order_id, fulfilment_id):
-                    s.rollback()
-                    return False
-            for location_id in sorted(touched):
-                self._count_dispatch(s, location_id, day)
-            touch_stock(s, {(loc, sku) for loc, sku, _, _ in todo})
-            return True
+        try:
+            with write_tx(self.engine) as s:
+                keys = [f"reserve:{order_id}:{fid}:{sku}" for _, sku, _, fid in todo]
+                done = _recorded(s, keys)
+                for (location_id, sku, qty, fulfilment_id), key in zip(todo, keys, strict=True):
+                    if key in done:
+                        continue
+                    done.add(key)
+                    touched.add(location_id)
+                    if not self._reserve_row(
+                        s, location_id, sku, qty, key, order_id, fulfilment_id
+                    ):
+                        raise _Short  # nothing of this reservation stays
+                for location_id in sorted(touched):
+                    self._count_dispatch(s, location_id, day)
+                touch_stock(s, {(loc, sku) for loc, sku, _, _ in todo})
+        except _Short:
+            return False
+        return True
 
     def swap(
         self,
@@ -350,7 +362,7 @@ class InventoryRepository:
         # Rows in SKU order, as reservations take them: concurrent moves never deadlock.
         lines = sorted(part.lines, key=lambda ln: ln.sku)
         bases = [f"{order_id}:{part.fulfilment_id}:{line.sku}" for line in lines]
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             done = _recorded(
                 s, [f"{k}:{b}" for b in bases for k in ("reserve", "release", "deduct")]
             )
@@ -411,7 +423,7 @@ class InventoryRepository:
 
     def _reserve_row(
         self,
-        s: Session,
+        s: Session | Tx,
         location_id: str,
         sku: str,
         qty: int,
@@ -445,7 +457,7 @@ class InventoryRepository:
             s.flush()
 
     @staticmethod
-    def _count_dispatch(s: Session, location_id: str, day: date) -> None:
+    def _count_dispatch(s: Session | Tx, location_id: str, day: date) -> None:
         fastsql.execute(s, COUNT_DISPATCH, {"l": location_id, "d": day.isoformat()})
 
     @staticmethod
@@ -454,7 +466,7 @@ class InventoryRepository:
         return {"kind": kind, "location_id": location_id, "sku": sku, "key": key, **kw}
 
 
-def _moved(s: Session, movement: dict[str, object]) -> None:
+def _moved(s: Session | Tx, movement: dict[str, object]) -> None:
     """A movement in the ledger (a plain insert in the session's transaction)."""
     fastsql.insert(s, StockMovement, [movement])
 
@@ -473,7 +485,7 @@ SETTLE = text(
 )
 
 
-def _take(s: Session, location_id: str, sku: str, qty: int) -> bool:
+def _take(s: Session | Tx, location_id: str, sku: str, qty: int) -> bool:
     """Reserve `qty` if that many are available beyond the safety stock (one conditional
     update, so that concurrent reservations never over-reserve)."""
     return fastsql.execute(s, TAKE, {"q": qty, "l": location_id, "s": sku}) == 1

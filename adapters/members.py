@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope
+from adapters.db import Tx, read_scope, read_tx, session_scope, write_tx
 from adapters.tables import (
     Member,
     MemberConflict,
@@ -49,7 +49,7 @@ class MemberRepository:
     def rights(self, phone: str) -> Any | None:
         """What pricing needs of the member with this phone (member_id, phone, tier, points):
         a plain row, read for every order."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             return fastsql.first(s, MEMBER_RIGHTS, {"phone": normalise_phone(phone)})
 
     def ensure(self, phone: str, *, name: str = "", tier: str = "normal") -> tuple[Member, bool]:
@@ -80,7 +80,7 @@ class MemberRepository:
     def _move_stored_value(
         self, member_id: str, delta: int, *, kind: str, key: str, order_id: str | None = None
     ) -> None:
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             if fastsql.first(s, STORED_VALUE_SEEN, {"key": key}) is None:
                 _add_to_balance(
                     s,
@@ -142,7 +142,7 @@ class MemberRepository:
 
         Most orders change no tier: the spend and the tier are read without taking the write
         lock, which is taken only for an upgrade (and the tier read again under it)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             spend = _rolling_spend(s, member_id, 365)
             m = fastsql.first(s, MEMBER_TIER, {"m": member_id})
             if m is None:
@@ -178,7 +178,7 @@ class MemberRepository:
     ) -> None:
         """A points ledger entry; the balance never goes below zero. Idempotent on `key`."""
         key = key or f"adjust:{member_id}:{uuid.uuid4().hex}"
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             if fastsql.first(s, POINTS_SEEN, {"key": key}) is not None:
                 return
             _add_to_balance(
@@ -309,7 +309,7 @@ ROLLING_SPEND = (
 )
 
 
-def _rolling_spend(s: Session, member_id: str, days: int) -> int:
+def _rolling_spend(s: Session | Tx, member_id: str, days: int) -> int:
     since = utcnow() - timedelta(days=days)
     row = fastsql.first(s, ROLLING_SPEND, {"m": member_id, "since": since})
     return int(row.total) if row is not None else 0
@@ -351,11 +351,13 @@ STORED_VALUE_SEEN = sa_select(StoredValueEntry.__table__.c.id).where(  # type: i
 )
 
 
-def _add_to_balance(s: Session, member_id: str, column: str, delta: int, *, refusal: str) -> None:
+def _add_to_balance(
+    s: Session | Tx, member_id: str, column: str, delta: int, *, refusal: str
+) -> None:
     """Add `delta` to a member's balance in one conditional update: never below zero, no lost
     update under concurrency."""
     changed = fastsql.execute(s, _ADD_TO[column], {"d": delta, "m": member_id})
     if changed != 1:
-        if s.get(Member, member_id) is None:
+        if fastsql.first(s, MEMBER_TIER, {"m": member_id}) is None:
             raise NotFound(f"member {member_id} does not exist")
         raise InvalidRequest(refusal, details={"member_id": member_id, "delta": delta})

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope
+from adapters.db import read_scope, read_tx, session_scope
 from adapters.tables import Coupon, CouponHold, Promotion, Sku, utcnow
 from domain.errors import Conflict, InvalidCoupon, InvalidRequest, NotFound
 from domain.members import normalise_phone
@@ -112,7 +112,7 @@ class PromotionRepository:
 
     def rule_book(self) -> RuleBook:
         """The active promotions, indexed; rebuilt only when a promotion has changed."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             row = fastsql.first(s, PROMOTIONS_SIGNATURE, {})
         signature = (row.n, row.latest) if row is not None else None
         if self._book is None or signature is None or self._signature != signature:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters import fastsql
-from adapters.db import insert_ignoring_duplicates, read_scope, session_scope
+from adapters.db import Tx, insert_ignoring_duplicates, read_scope, read_tx, session_scope, write_tx
 from adapters.events import ORDER_EVENTS, PART_EVENTS, emit, outbox_on
 from adapters.labels import Label
 from adapters.tables import (
@@ -126,7 +126,58 @@ VIEW_ORDER = sa_select(
 ).where(ORDERS.c.order_id == _ORDER)
 ORDER_EXISTS = sa_select(ORDERS.c.order_id).where(ORDERS.c.order_id == _ORDER)
 ORDER_REQUEST = sa_select(ORDERS.c.request).where(ORDERS.c.order_id == _ORDER)
+ORDER_OWNER = sa_select(ORDERS.c.channel, ORDERS.c.member_id).where(ORDERS.c.order_id == _ORDER)
+ORDER_STATUS = sa_select(ORDERS.c.status).where(ORDERS.c.order_id == _ORDER)
+PAYMENT_STATUS = sa_select(PAYMENTS.c.status).where(PAYMENTS.c.payment_id == bindparam("pid"))
+SET_PAYMENT_STATUS = (
+    update(PAYMENTS)
+    .where(PAYMENTS.c.payment_id == bindparam("pid"))
+    .values(status=bindparam("status"), updated_at=bindparam("at"))
+)
+PAYMENT_ORDER = sa_select(PAYMENTS.c.order_id, PAYMENTS.c.amount).where(
+    PAYMENTS.c.payment_id == bindparam("pid")
+)
 PART_ROW = sa_select(FULFILMENTS).where(FULFILMENTS.c.fulfilment_id == bindparam("fid"))
+_F = FULFILMENTS
+SHIPMENT_SELF = (
+    sa_select(_F.c.mode, _F.c.execution, ORDERS.c.member_id, ORDERS.c.request)
+    .join(ORDERS, ORDERS.c.order_id == _F.c.order_id)
+    .where(_F.c.fulfilment_id == bindparam("fid"))
+)
+SHIPMENT_OTHERS = (
+    sa_select(_F.c.fulfilment_id, _F.c.shipment_id, ORDERS.c.request)
+    .join(ORDERS, ORDERS.c.order_id == _F.c.order_id)
+    .where(
+        _F.c.location_id == bindparam("loc"),
+        _F.c.status == literal_column("'dispatched'"),
+        _F.c.mode == literal_column("'delivery'"),
+        _F.c.execution == literal_column("'staff'"),
+        _F.c.order_id != bindparam("oid"),
+        _F.c.updated_at >= bindparam("since"),
+        ORDERS.c.member_id == bindparam("member"),
+    )
+    .order_by(_F.c.updated_at, _F.c.fulfilment_id)
+)
+SHIPMENT_OF = sa_select(_F.c.shipment_id).where(_F.c.fulfilment_id == bindparam("fid"))
+SHIPMENT_PARTS = sa_select(_F.c.fulfilment_id).where(_F.c.shipment_id == bindparam("shipment"))
+SET_SHIPMENT = (
+    update(_F)
+    .where(_F.c.fulfilment_id == bindparam("fid"))
+    .values(shipment_id=bindparam("shipment"))
+)
+SHIPMENT_ROWS = (
+    sa_select(_F).where(_F.c.shipment_id == bindparam("shipment")).order_by(_F.c.fulfilment_id)
+)
+PARTS_BY_TRACKING = (
+    sa_select(_F.c.fulfilment_id, _F.c.order_id)
+    .where(_F.c.tracking_no == bindparam("tracking"))
+    .order_by(_F.c.fulfilment_id)
+)
+SET_CODE_HASH = (
+    update(FULFILMENTS)
+    .where(FULFILMENTS.c.fulfilment_id == bindparam("fid"))
+    .values(pickup_code_hash=bindparam("hash"))
+)
 WEBHOOK_EVENTS: Table = WebhookEvent.__table__  # type: ignore[attr-defined]
 WEBHOOK_SEEN = sa_select(WEBHOOK_EVENTS.c.event_id).where(
     WEBHOOK_EVENTS.c.event_id == bindparam("eid")
@@ -205,7 +256,7 @@ class ReadModel:
         member_id: str | None,
         payment: PaymentRecord,
     ) -> None:
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             if fastsql.first(s, ORDER_EXISTS, {"oid": req.order_id}) is not None:
                 return
             # plain inserts, each table's rows in one statement: no ORM objects on this path
@@ -287,7 +338,7 @@ class ReadModel:
         values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if status == "cancelled":
             values["cancel_reason"] = detail[:200]
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             moved = _moving(ORDERS, "order_id", statuses_before(status), tuple(values))
             if not fastsql.execute(s, moved, {"key": order_id, **_set(values)}):
                 return
@@ -298,22 +349,14 @@ class ReadModel:
     def record_payment(self, order_id: str, p: PaymentRecord, *, detail: str = "") -> None:
         """A payment of the order, new or with a new status (a succeeded payment stays so), and
         the event on the order's timeline."""
-        with session_scope(self.engine) as s:
-            row = s.get(Payment, p.payment_id)
+        with write_tx(self.engine) as s:
+            row = fastsql.first(s, PAYMENT_STATUS, {"pid": p.payment_id})
             if row is None:
-                s.add(
-                    Payment(
-                        payment_id=p.payment_id,
-                        order_id=order_id,
-                        method=p.method,
-                        amount=p.amount,
-                        status=p.status,
-                    )
-                )
+                new = {"payment_id": p.payment_id, "order_id": order_id, "method": p.method}
+                fastsql.insert(s, Payment, [new | {"amount": p.amount, "status": p.status}])
             elif row.status != "succeeded":
-                row.status = p.status
-                row.updated_at = utcnow()
-                s.add(row)
+                values = {"pid": p.payment_id, "status": p.status, "at": utcnow()}
+                fastsql.execute(s, SET_PAYMENT_STATUS, values)
             key = f"{p.payment_id}:{p.status}"
             _timeline(s, order_id, key, f"payment_{p.status}", detail or key)
 
@@ -322,7 +365,7 @@ class ReadModel:
     ) -> FulfilmentState | None:
         """The part's new status (and fields), and the event on the order's timeline. A record
         further along (after a workflow reset) is left as it is, and returned."""
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             t = FULFILMENTS  # plain table statements: no ORM work on this hot path
             values = {"status": status, "updated_at": utcnow(), **fields}
             moved = _moving(
@@ -334,7 +377,7 @@ class ReadModel:
             )
             changed = fastsql.first(s, moved, {"key": fulfilment_id, **_set(values)})
             if changed is None:
-                row = s.execute(sa_select(t).where(t.c.fulfilment_id == fulfilment_id)).first()
+                row = fastsql.first(s, PART_ROW, {"fid": fulfilment_id})
                 if row is not None and is_behind(status, row.status):
                     return _part_state(row)
                 return None
@@ -434,36 +477,28 @@ class ReadModel:
     def parts_by_tracking(self, tracking_no: str) -> list[tuple[str, str]]:
         """(fulfilment_id, order_id) of each part with this waybill (the parts of a shipment
         share one)."""
-        with read_scope(self.engine) as s:
-            rows = s.execute(
-                sa_select(FULFILMENTS.c.fulfilment_id, FULFILMENTS.c.order_id)
-                .where(FULFILMENTS.c.tracking_no == tracking_no)
-                .order_by(FULFILMENTS.c.fulfilment_id)
-            ).all()
+        with read_tx(self.engine) as s:
+            rows = fastsql.rows(s, PARTS_BY_TRACKING, {"tracking": tracking_no})
             return [(r.fulfilment_id, r.order_id) for r in rows]
 
-    def shipment(self, shipment_id: str) -> list[Fulfilment]:
-        """The parts that travel together."""
-        with read_scope(self.engine) as s:
-            q = select(Fulfilment).where(Fulfilment.shipment_id == shipment_id)
-            return list(s.exec(q.order_by(col(Fulfilment.fulfilment_id))))
+    def shipment(self, shipment_id: str) -> list[Any]:
+        """The parts that travel together (rows of the fulfilment table)."""
+        with read_tx(self.engine) as s:
+            return fastsql.rows(s, SHIPMENT_ROWS, {"shipment": shipment_id})
 
     def set_code_hash(self, fulfilment_id: str, code_hash: str) -> None:
-        with session_scope(self.engine) as s:
-            s.execute(
-                update(FULFILMENTS)
-                .where(FULFILMENTS.c.fulfilment_id == fulfilment_id)
-                .values(pickup_code_hash=code_hash)
-            )
+        with write_tx(self.engine) as s:
+            fastsql.execute(s, SET_CODE_HASH, {"fid": fulfilment_id, "hash": code_hash})
 
     def recall(
         self, order_id: str
     ) -> tuple[Pricing, list[PlannedPart], str | None, RecordedOrder] | None:
         """An order already recorded: its pricing, its first plan, its member and what became
         of it (payments, parts). None for an order not recorded yet."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             if fastsql.first(s, ORDER_EXISTS, {"oid": order_id}) is None:
                 return None  # the usual case: a new order (one plain read)
+        with read_scope(self.engine) as s:
             order = s.get(Order, order_id)
             if order is None or not order.plan:
                 return None
@@ -767,7 +802,7 @@ class ReadModel:
 
     def order_request(self, order_id: str) -> dict[str, Any] | None:
         """The request an order was placed with (to compare a resubmission with)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             row = fastsql.first(s, ORDER_REQUEST, {"oid": order_id})
             return None if row is None else dict(row.request)
 
@@ -777,25 +812,23 @@ class ReadModel:
 
     def order_owner(self, order_id: str) -> tuple[str, str | None] | None:
         """The channel that placed the order, and its member (None: no such order)."""
-        with read_scope(self.engine) as s:
-            row = s.execute(
-                sa_select(ORDERS.c.channel, ORDERS.c.member_id).where(ORDERS.c.order_id == order_id)
-            ).first()
+        with read_tx(self.engine) as s:
+            row = fastsql.first(s, ORDER_OWNER, {"oid": order_id})
             return None if row is None else (row.channel, row.member_id)
 
     def order_status(self, order_id: str) -> str | None:
-        with read_scope(self.engine) as s:
-            row = s.get(Order, order_id)
-            return None if row is None else row.status
+        with read_tx(self.engine) as s:
+            row = fastsql.first(s, ORDER_STATUS, {"oid": order_id})
+            return None if row is None else str(row.status)
 
     def payment_of(self, payment_id: str) -> tuple[str, int] | None:
         """(order id, amount) of a payment."""
-        with read_scope(self.engine) as s:
-            row = s.get(Payment, payment_id)
+        with read_tx(self.engine) as s:
+            row = fastsql.first(s, PAYMENT_ORDER, {"pid": payment_id})
             return None if row is None else (row.order_id, row.amount)
 
     def webhook_seen(self, event_id: str) -> bool:
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             return fastsql.first(s, WEBHOOK_SEEN, {"eid": event_id}) is not None
 
     def payment_event(
@@ -803,7 +836,7 @@ class ReadModel:
     ) -> tuple[bool, tuple[PaymentRecord, str, str | None] | None]:
         """What a gateway's webhook needs, in one read: whether its event was applied before,
         and its payment (as `payment` gives it)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             seen = fastsql.first(s, WEBHOOK_SEEN, {"eid": event_id}) is not None
             return seen, _payment_and_member(s, payment_id)
 
@@ -817,11 +850,11 @@ class ReadModel:
 
     def fulfilment(self, fulfilment_id: str) -> Any | None:
         """The part's row of the fulfilment table (a plain row: read on every staff action)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             return fastsql.first(s, PART_ROW, {"fid": fulfilment_id})
 
     def order_view(self, order_id: str) -> dict[str, Any] | None:
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             order = fastsql.first(s, VIEW_ORDER, {"oid": order_id})
             if order is None:
                 return None
@@ -1033,52 +1066,40 @@ def _set(values: dict[str, Any]) -> dict[str, Any]:
     return {f"v_{k}": v for k, v in values.items()}
 
 
-def _join_shipment(s: Session, fid: str, order_id: str, location_id: str, window_s: int) -> None:
+def _join_shipment(
+    s: Session | Tx, fid: str, order_id: str, location_id: str, window_s: int
+) -> None:
     """A delivery part just dispatched joins the shipment of a part of the same member's other
     order to the same address at the same location, dispatched within `window_s` and not yet
     accepted (a staff-run location's; a warehouse's execution system ships on its own)."""
-    f, o = FULFILMENTS, ORDERS
-    me = s.execute(
-        sa_select(f.c.mode, f.c.execution, o.c.member_id, o.c.request)
-        .join(o, o.c.order_id == f.c.order_id)
-        .where(f.c.fulfilment_id == fid)
-    ).first()
+    me = fastsql.first(s, SHIPMENT_SELF, {"fid": fid})
     if me is None or me.mode != "delivery" or me.execution != "staff" or not me.member_id:
         return
     address = _parcel_address(me.request)
     since = utcnow() - timedelta(seconds=window_s)
-    for other in s.execute(
-        sa_select(f.c.fulfilment_id, f.c.shipment_id, o.c.request)
-        .join(o, o.c.order_id == f.c.order_id)
-        .where(
-            f.c.location_id == location_id,
-            f.c.status == "dispatched",
-            f.c.mode == "delivery",
-            f.c.execution == "staff",
-            f.c.order_id != order_id,
-            f.c.updated_at >= since,
-            o.c.member_id == me.member_id,
-        )
-        .order_by(f.c.updated_at, f.c.fulfilment_id)
-    ):
+    others = fastsql.rows(
+        s,
+        SHIPMENT_OTHERS,
+        {"loc": location_id, "oid": order_id, "since": since, "member": me.member_id},
+    )
+    for other in others:
         if _parcel_address(other.request) != address:
             continue
         shipment = other.shipment_id or f"SH-{other.fulfilment_id}"
         together = [fid] if other.shipment_id else [fid, other.fulfilment_id]
-        s.execute(update(f).where(f.c.fulfilment_id.in_(together)).values(shipment_id=shipment))
+        fastsql.execute_many(s, SET_SHIPMENT, [{"fid": f, "shipment": shipment} for f in together])
         return
 
 
-def _leave_shipment(s: Session, fid: str) -> None:
+def _leave_shipment(s: Session | Tx, fid: str) -> None:
     """A part that will not leave takes itself out of its shipment (a shipment of one is none)."""
-    f = FULFILMENTS
-    shipment = s.execute(sa_select(f.c.shipment_id).where(f.c.fulfilment_id == fid)).scalar()
-    if shipment is None:
+    row = fastsql.first(s, SHIPMENT_OF, {"fid": fid})
+    if row is None or row.shipment_id is None:
         return
-    s.execute(update(f).where(f.c.fulfilment_id == fid).values(shipment_id=None))
-    rest = s.execute(sa_select(f.c.fulfilment_id).where(f.c.shipment_id == shipment)).all()
+    fastsql.execute(s, SET_SHIPMENT, {"fid": fid, "shipment": None})
+    rest = fastsql.rows(s, SHIPMENT_PARTS, {"shipment": row.shipment_id})
     if len(rest) == 1:
-        s.execute(update(f).where(f.c.shipment_id == shipment).values(shipment_id=None))
+        fastsql.execute(s, SET_SHIPMENT, {"fid": rest[0].fulfilment_id, "shipment": None})
 
 
 def _parcel_address(request: dict[str, Any]) -> tuple[str, ...]:
@@ -1087,24 +1108,24 @@ def _parcel_address(request: dict[str, Any]) -> tuple[str, ...]:
     return tuple(" ".join(str(a.get(k) or "").split()).lower() for k in keys)
 
 
-def _timeline(s: Session, order_id: str, key: str, event: str, detail: str) -> bool:
+def _timeline(s: Session | Tx, order_id: str, key: str, event: str, detail: str) -> bool:
     """An event on the order's timeline, once per key (a repeated projection adds nothing):
     whether it was new."""
     row = {"key": key[:200], "order_id": order_id, "event": event, "detail": detail, "at": utcnow()}
     return bool(fastsql.execute(s, insert_ignoring_duplicates(s, TIMELINE), row))
 
 
-def _timelines(s: Session, order_id: str, events: list[tuple[str, str, str]]) -> None:
+def _timelines(s: Session | Tx, order_id: str, events: list[tuple[str, str, str]]) -> None:
     """Events (key, event, detail) on the order's timeline in one statement, each once per key."""
     at = utcnow()
     rows = [
         {"key": key[:200], "order_id": order_id, "event": event, "detail": detail, "at": at}
         for key, event, detail in events
     ]
-    s.execute(insert_ignoring_duplicates(s, TIMELINE), rows)
+    fastsql.execute_many(s, insert_ignoring_duplicates(s, TIMELINE), rows)
 
 
-def _tell_channel(s: Session, order_id: str, *types: str) -> None:
+def _tell_channel(s: Session | Tx, order_id: str, *types: str) -> None:
     """Events for the order's channel, with the order as the channel now sees it (in the
     transaction of the change they report: events of one change share one view)."""
     if not outbox_on() or not types:
@@ -1117,7 +1138,7 @@ def _tell_channel(s: Session, order_id: str, *types: str) -> None:
 
 
 def _payment_and_member(
-    s: Session, payment_id: str
+    s: Session | Tx, payment_id: str
 ) -> tuple[PaymentRecord, str, str | None] | None:
     row = fastsql.first(s, PAYMENT_AND_MEMBER, {"pid": payment_id})
     if row is None:
@@ -1144,7 +1165,7 @@ def fulfilment_view(f: Any) -> dict[str, Any]:
     }
 
 
-def _view(s: Session, o: Any) -> dict[str, Any]:
+def _view(s: Session | Tx, o: Any) -> dict[str, Any]:
     """The order as the API shows it, read with statements built once (an `Order` row, or a
     row of the order table): the API's answer and every channel event's data."""
     oid = {"oid": o.order_id}

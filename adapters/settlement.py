@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope
+from adapters.db import Tx, read_scope, session_scope, write_tx
 from adapters.tables import (
     Location,
     Order,
@@ -101,7 +101,7 @@ class SettlementLedger:
             s.delete(row)
 
     def terms_for(
-        self, s: Session, channel: str, location_id: str
+        self, s: Session | Tx, channel: str, location_id: str
     ) -> tuple[str | None, SettlementTerms]:
         """The most specific rule: channel and location, then location, then channel, then the
         default rule `*@*`; without any, buy-sell."""
@@ -135,7 +135,7 @@ class SettlementLedger:
         """Move the order's settled net by `delta` fen (negative for a return) and record what
         each party gains or gives back. The terms are fixed at the first settlement; keyed by
         `key`, so repeating it changes nothing."""
-        with session_scope(self.engine) as s:
+        with write_tx(self.engine) as s:
             snap = fastsql.first(s, SNAPSHOT_FOR_UPDATE, {"oid": order_id})
             new = snap is None
             if (

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from adapters import fastsql
-from adapters.db import read_scope, session_scope
+from adapters.db import read_scope, read_tx, session_scope
 from adapters.tables import Order, TimelineEvent
 
 pytestmark = pytest.mark.integration
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 TIMELINE = TimelineEvent.__table__  # type: ignore[attr-defined]
 ONE_ORDER = select(ORDERS).where(ORDERS.c.order_id == bindparam("oid"))
+DELETE_ORDER = ORDERS.delete().where(ORDERS.c.order_id == bindparam("oid"))
 EVENTS_OF = (
     select(TIMELINE.c.key, TIMELINE.c.at)
     .where(TIMELINE.c.order_id == bindparam("oid"))
@@ -184,29 +185,38 @@ def test_an_order_view_reads_refunds_only_when_the_order_has_some(engine: Engine
         s.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
 
 
-def test_reads_together_share_one_session_on_their_thread_only(engine: Engine) -> None:
+def test_reads_together_share_one_transaction_on_their_thread_only(engine: Engine) -> None:
     import threading
 
     from adapters.db import reads_together
 
-    with read_scope(engine) as a, read_scope(engine) as b:
+    with read_tx(engine) as a, read_tx(engine) as b:
         assert a is not b
     other: list[object] = []
 
     def read_elsewhere() -> None:
-        with read_scope(engine) as s:
+        with read_tx(engine) as s:
             other.append(s)
 
     with reads_together(engine):
-        with read_scope(engine) as first, read_scope(engine) as second:
+        with read_tx(engine) as first, read_tx(engine) as second:
             assert first is second
             assert fastsql.first(first, ONE_ORDER, {"oid": "none"}) is None
+            with read_scope(engine) as orm:  # the ORM's reads: a session of their own
+                assert orm is not first and orm.get(Order, "none") is None
         thread = threading.Thread(target=read_elsewhere)
         thread.start()
         thread.join()
         assert other[0] is not first  # another thread reads on its own
-    with read_scope(engine) as after:
+    with read_tx(engine) as after:
         assert after is not first
+
+
+def _driver(s: object) -> object:
+    from adapters.db import Tx
+
+    assert isinstance(s, Tx)  # a plain transaction, no session
+    return s.connection.driver_connection
 
 
 def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engine) -> None:
@@ -223,22 +233,24 @@ def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engin
         return
     oid = f"O{uuid.uuid4().hex[:12]}"
     try:
-        with reads_here(engine), read_scope(engine) as s:
+        with reads_here(engine), read_tx(engine) as s:
             bind = s.get_bind()
             assert isinstance(bind, Engine) and isinstance(bind.pool, SingletonThreadPool)
             assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None
-            mine = s.connection().connection.driver_connection
+            mine = _driver(s)
+            with read_scope(engine) as orm:  # the ORM's reads: a session of their own
+                assert getattr(orm.get_bind(), "pool", None) is engine.pool
         with session_scope(engine) as w:  # committed between two blocks: the next one sees it
             w.execute(ORDERS.insert().values(**_order(oid, "app", 300)))
-        with reads_here(engine), read_scope(engine) as s:
+        with reads_here(engine), read_tx(engine) as s:
             row = fastsql.first(s, ONE_ORDER, {"oid": oid})
             assert row is not None and row.payable_amount == 300
-            assert s.connection().connection.driver_connection is mine  # kept open
+            assert _driver(s) is mine  # kept open
         theirs: list[object] = []
 
         def read_elsewhere() -> None:
-            with reads_here(engine), read_scope(engine) as s:
-                theirs.append(s.connection().connection.driver_connection)
+            with reads_here(engine), read_tx(engine) as s:
+                theirs.append(_driver(s))
 
         thread = threading.Thread(target=read_elsewhere)
         thread.start()
@@ -249,18 +261,52 @@ def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engin
         with session_scope(engine) as w:
             w.execute(ORDERS.update().where(ORDERS.c.order_id == oid).values(payable_amount=1))
             started = time.monotonic()
-            with reads_here(engine), read_scope(engine) as s:
+            with reads_here(engine), read_tx(engine) as s:
                 row = fastsql.first(s, ONE_ORDER, {"oid": oid})
             assert row is not None and row.payable_amount == 300  # the last commit
             assert time.monotonic() - started < 0.1
 
         with pytest.raises(OperationalError, match="readonly"):  # it refuses to write
-            with reads_here(engine), read_scope(engine) as s:
-                s.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
+            with reads_here(engine), read_tx(engine) as s:
+                fastsql.execute(s, DELETE_ORDER, {"oid": oid})
         assert getattr(db._together, "scope", None) is None  # nothing left behind
     finally:
         with session_scope(engine) as w:
             w.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
+
+
+def test_a_plain_transaction_commits_rolls_back_and_gives_its_connection_back(
+    engine: Engine,
+) -> None:
+    from adapters.db import Tx, reads_together, write_tx
+
+    oid, other = f"O{uuid.uuid4().hex[:12]}", f"O{uuid.uuid4().hex[:12]}"
+    out_before = engine.pool.checkedout()  # type: ignore[attr-defined]
+    try:
+        with write_tx(engine) as s:
+            assert isinstance(s, Tx)
+            fastsql.insert(s, Order, [_order(oid, "app", 300)])
+        with read_tx(engine) as s:  # committed
+            row = fastsql.first(s, ONE_ORDER, {"oid": oid})
+            assert row is not None and row.payable_amount == 300
+
+        with pytest.raises(RuntimeError), write_tx(engine) as s:  # an error rolls all back
+            fastsql.insert(s, Order, [_order(other, "app", 100)])
+            fastsql.execute(s, DELETE_ORDER, {"oid": oid})
+            raise RuntimeError("stop")
+        with read_tx(engine) as s:
+            assert fastsql.first(s, ONE_ORDER, {"oid": other}) is None
+            assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is not None
+
+        with pytest.raises(IntegrityError), write_tx(engine) as s:  # the driver's, as SQLAlchemy's
+            fastsql.insert(s, Order, [_order(oid, "app", 300)])
+        assert engine.pool.checkedout() == out_before  # type: ignore[attr-defined]
+
+        with reads_together(engine), read_tx(engine) as shared, read_tx(engine) as s:
+            assert s is shared and isinstance(s, Tx)  # a block's reads share its transaction
+    finally:
+        with session_scope(engine) as w:
+            w.execute(ORDERS.delete().where(ORDERS.c.order_id.in_([oid, other])))
 
 
 def test_sold_out_is_published_once_per_change_on_both_databases(engine: Engine) -> None:
