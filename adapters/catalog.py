@@ -212,7 +212,7 @@ class CatalogRepository:
     ) -> list[PlannedPart]:
         """Each part with how its location runs it (staff, or an execution system) and, for a
         delivery, its carrier by the courier rules (or the channel's own logistics)."""
-        with read_scope(self.engine) as s:
+        with read_tx(self.engine) as s:
             ids = sorted({p.location_id for p in parts})
             execution = {r.location_id: r.execution for r in fastsql.rows_in(s, _execution_of, ids)}
             deliveries = any(p.mode == "delivery" for p in parts)

@@ -102,14 +102,64 @@ def _driver_error(engine: Engine, sql: str, exc: Exception) -> Exception:
     return DBAPIError.instance(sql, None, exc, dbapi_error, dialect=engine.dialect)
 
 
+class _Kept:
+    """A connection this thread keeps for an SQLite file's transactions, out of the pool."""
+
+    __slots__ = ("detached", "driver_connection", "pool")
+
+    def __init__(self, detached: Any, driver_connection: Any, pool: Any) -> None:
+        self.detached = detached  # the pool's connection, detached from it: closing closes it
+        self.driver_connection = driver_connection
+        self.pool = pool  # the engine's pool it was made by: a disposed engine has a new one
+
+    def close(self) -> None:
+        self.detached.close()
+
+
+_kept = threading.local()  # this thread's kept connections, by engine
+
+
+def _connection_for(engine: Engine) -> tuple[Any, bool]:
+    """A connection for a plain transaction, and whether it goes back to the pool after.
+
+    On an SQLite file each thread keeps one connection per engine, out of the pool, for as long
+    as the thread and the engine live: checking a connection out of the pool and back in (and
+    rolling it back on the way in) cost more than a short transaction's statements. The pool
+    stays for sessions. (A PostgreSQL connection is a server's process: those stay pooled.)"""
+    if not reads_here_cheaply(engine):
+        return engine.raw_connection(), True
+    mine: weakref.WeakKeyDictionary[Engine, _Kept] | None = getattr(_kept, "by", None)
+    if mine is None:
+        mine = _kept.by = weakref.WeakKeyDictionary()
+    kept = mine.get(engine)
+    if kept is not None and kept.driver_connection.in_transaction:
+        return engine.raw_connection(), True  # a transaction in a transaction: one of its own
+    if kept is None or kept.pool is not engine.pool:
+        if kept is not None:
+            kept.close()  # the engine was disposed: its connections go
+        pooled = engine.raw_connection()  # set up by the pool's connect events (pragmas)
+        driver = pooled.driver_connection
+        pooled.detach()  # ours now, for this thread; closed when the thread or engine goes
+        kept = mine[engine] = _Kept(pooled, driver, engine.pool)
+    return kept, False
+
+
+def _drop_kept(engine: Engine) -> None:
+    mine = getattr(_kept, "by", None)
+    kept = mine.pop(engine, None) if mine is not None else None
+    if kept is not None:
+        kept.close()
+
+
 @contextmanager
 def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
-    """A transaction on a connection from `engine`'s pool: `begin` on SQLite (PostgreSQL's
-    driver opens one at the first statement), committed when the block ends, rolled back when
-    it raises; the connection goes back to the pool either way."""
-    pooled = engine.raw_connection()
-    raw: Any = pooled.driver_connection
+    """A transaction on a connection of `engine` (`_connection_for`): `begin` on SQLite
+    (PostgreSQL's driver opens one at the first statement), committed when the block ends,
+    rolled back when it raises."""
+    conn, pooled = _connection_for(engine)
+    raw: Any = conn.driver_connection
     sqlite = engine.dialect.name == "sqlite"
+    broken = False
     try:
         if sqlite:
             try:
@@ -117,12 +167,12 @@ def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
             except Exception as exc:
                 raise _driver_error(engine, begin or "", exc) from exc
         try:
-            yield Tx(engine, pooled)
+            yield Tx(engine, conn)
         except BaseException:
             try:
                 raw.rollback()
             except Exception:  # noqa: BLE001 - a connection that cannot roll back is not reused
-                pooled.invalidate()
+                broken = True
             raise
         try:
             raw.commit()
@@ -130,10 +180,15 @@ def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
             try:
                 raw.rollback()
             except Exception:  # noqa: BLE001
-                pooled.invalidate()
+                broken = True
             raise _driver_error(engine, "COMMIT", exc) from exc
     finally:
-        pooled.close()
+        if pooled:
+            if broken:
+                conn.invalidate()
+            conn.close()
+        elif broken:
+            _drop_kept(engine)
 
 
 @contextmanager

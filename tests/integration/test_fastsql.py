@@ -336,3 +336,49 @@ def test_sold_out_is_published_once_per_change_on_both_databases(engine: Engine)
     finally:
         with session_scope(engine) as s:
             s.execute(EVENTS.delete().where(EVENTS.c.channel == channel))
+
+
+def test_a_thread_keeps_one_connection_for_its_plain_transactions_on_an_sqlite_file(
+    engine: Engine,
+) -> None:
+    import threading
+
+    from adapters.db import reads_here_cheaply, write_tx
+
+    if not reads_here_cheaply(engine):
+        out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        with read_tx(engine) as a:  # PostgreSQL: pooled connections, given back after
+            assert engine.pool.checkedout() == out + 1  # type: ignore[attr-defined]
+            assert _driver(a) is not None
+        assert engine.pool.checkedout() == out  # type: ignore[attr-defined]
+        return
+    with write_tx(engine) as w:
+        mine = _driver(w)
+        with read_tx(engine) as inner:  # a transaction inside another: a connection of its own
+            assert _driver(inner) is not mine
+    with read_tx(engine) as r:
+        assert _driver(r) is mine  # kept between transactions, out of the pool
+    theirs: list[object] = []
+
+    def elsewhere() -> None:
+        with read_tx(engine) as s:
+            theirs.append(_driver(s))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine  # one per thread
+    engine.dispose()  # a disposed engine's connections are not used again
+    with read_tx(engine) as r:
+        assert _driver(r) is not mine
+    assert _closed(mine)
+
+
+def _closed(conn: object) -> bool:
+    import sqlite3
+
+    try:
+        conn.execute("SELECT 1")  # type: ignore[attr-defined]
+    except sqlite3.ProgrammingError:  # closed
+        return True
+    return False
