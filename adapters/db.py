@@ -74,7 +74,7 @@ def _one_writer(engine: Engine) -> AbstractContextManager[object]:
 
 
 class Tx:
-    """One transaction straight on a pooled driver connection (`write_tx`, `read_tx`), for
+    """One transaction straight on a driver's connection (`write_tx`, `read_tx`), for
     statements run through `adapters/fastsql.py`. A short transaction of a hot path costs
     several times more through SQLAlchemy's session (its transaction's states, the
     connection's events, the identity map) than its statements do; here it is a BEGIN and a
@@ -86,7 +86,7 @@ class Tx:
     def __init__(self, engine: Engine, connection: Any) -> None:
         self.engine = engine  # where a session for the same database comes from
         self.dialect = engine.dialect
-        self.connection = connection  # the pool's connection: `.driver_connection` is the driver's
+        self.connection = connection  # `.driver_connection` is the driver's (`_connection_for`)
 
     def get_bind(self) -> Engine:
         return self.engine
