@@ -105,50 +105,81 @@ def _driver_error(engine: Engine, sql: str, exc: Exception) -> Exception:
 class _Kept:
     """A connection this thread keeps for an SQLite file's transactions, out of the pool."""
 
-    __slots__ = ("detached", "driver_connection", "pool")
+    __slots__ = ("busy", "detached", "driver_connection", "pool", "stale")
 
     def __init__(self, detached: Any, driver_connection: Any, pool: Any) -> None:
         self.detached = detached  # the pool's connection, detached from it: closing closes it
         self.driver_connection = driver_connection
         self.pool = pool  # the engine's pool it was made by: a disposed engine has a new one
+        self.busy = False  # in one of this thread's transactions
+        self.stale = False  # its engine was disposed while it was busy: closed when done
 
     def close(self) -> None:
-        self.detached.close()
+        self.detached.close()  # (a second close does nothing)
 
 
 _kept = threading.local()  # this thread's kept connections, by engine
+_every_kept: weakref.WeakKeyDictionary[Engine, set[_Kept]] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
 
 
-def _connection_for(engine: Engine) -> tuple[Any, bool]:
-    """A connection for a plain transaction, and whether it goes back to the pool after.
+def _base_engine(engine: Engine) -> Engine:
+    """The engine an engine with other execution options was made from (it is disposed)."""
+    base: Engine = getattr(engine, "_proxied", engine)
+    return base
+
+
+def _close_kept(engine: Engine) -> None:
+    """An engine was disposed: every thread's kept connections to it close (a busy one when its
+    transaction ends), so that no file stays open for an engine that is done with."""
+    with _kept_lock:
+        every = _every_kept.pop(engine, set())
+    for kept in every:
+        if kept.busy:
+            kept.stale = True
+        else:
+            kept.close()
+
+
+def _keep(engine: Engine) -> _Kept:
+    pooled = engine.raw_connection()  # set up by the pool's connect events (pragmas)
+    driver = pooled.driver_connection
+    pooled.detach()  # ours now, for this thread
+    kept = _Kept(pooled, driver, engine.pool)
+    base = _base_engine(engine)
+    with _kept_lock:
+        every = _every_kept.get(base)
+        if every is None:
+            every = _every_kept[base] = set()
+            if not event.contains(base, "engine_disposed", _close_kept):
+                event.listen(base, "engine_disposed", _close_kept)
+        every.add(kept)
+    return kept
+
+
+def _connection_for(engine: Engine) -> tuple[Any, _Kept | None]:
+    """A connection for a plain transaction: the pool's (given back after), or the thread's
+    own (`_Kept`).
 
     On an SQLite file each thread keeps one connection per engine, out of the pool, for as long
     as the thread and the engine live: checking a connection out of the pool and back in (and
     rolling it back on the way in) cost more than a short transaction's statements. The pool
     stays for sessions. (A PostgreSQL connection is a server's process: those stay pooled.)"""
     if not reads_here_cheaply(engine):
-        return engine.raw_connection(), True
+        return engine.raw_connection(), None
     mine: weakref.WeakKeyDictionary[Engine, _Kept] | None = getattr(_kept, "by", None)
     if mine is None:
         mine = _kept.by = weakref.WeakKeyDictionary()
     kept = mine.get(engine)
-    if kept is not None and kept.driver_connection.in_transaction:
-        return engine.raw_connection(), True  # a transaction in a transaction: one of its own
-    if kept is None or kept.pool is not engine.pool:
-        if kept is not None:
-            kept.close()  # the engine was disposed: its connections go
-        pooled = engine.raw_connection()  # set up by the pool's connect events (pragmas)
-        driver = pooled.driver_connection
-        pooled.detach()  # ours now, for this thread; closed when the thread or engine goes
-        kept = mine[engine] = _Kept(pooled, driver, engine.pool)
-    return kept, False
-
-
-def _drop_kept(engine: Engine) -> None:
-    mine = getattr(_kept, "by", None)
-    kept = mine.pop(engine, None) if mine is not None else None
-    if kept is not None:
-        kept.close()
+    if kept is not None and kept.busy:
+        return engine.raw_connection(), None  # a transaction in a transaction: one of its own
+    if kept is not None and (kept.pool is not engine.pool or kept.driver_connection.in_transaction):
+        kept.close()  # its engine was disposed, or a transaction was left open on it
+        kept = None
+    if kept is None:
+        kept = mine[engine] = _keep(engine)
+    kept.busy = True
+    return kept, kept
 
 
 @contextmanager
@@ -156,17 +187,19 @@ def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
     """A transaction on a connection of `engine` (`_connection_for`): `begin` on SQLite
     (PostgreSQL's driver opens one at the first statement), committed when the block ends,
     rolled back when it raises."""
-    conn, pooled = _connection_for(engine)
+    try:
+        conn, kept = _connection_for(engine)
+    except Exception as exc:  # the file cannot be opened, say: as SQLAlchemy raises it
+        raise _driver_error(engine, "connect", exc) from exc
     raw: Any = conn.driver_connection
-    sqlite = engine.dialect.name == "sqlite"
     broken = False
     try:
-        if sqlite:
-            try:
-                raw.execute(begin)
-            except Exception as exc:
-                raise _driver_error(engine, begin or "", exc) from exc
         try:
+            if engine.dialect.name == "sqlite":
+                try:
+                    raw.execute(begin)
+                except Exception as exc:
+                    raise _driver_error(engine, begin or "", exc) from exc
             yield Tx(engine, conn)
         except BaseException:
             try:
@@ -183,12 +216,15 @@ def _plain(engine: Engine, begin: str | None) -> Iterator[Tx]:
                 broken = True
             raise _driver_error(engine, "COMMIT", exc) from exc
     finally:
-        if pooled:
+        if kept is None:
             if broken:
                 conn.invalidate()
             conn.close()
-        elif broken:
-            _drop_kept(engine)
+        else:
+            kept.busy = False
+            if broken or kept.stale:
+                kept.close()
+                _kept.by.pop(engine, None)
 
 
 @contextmanager
@@ -220,12 +256,16 @@ _together = threading.local()  # the transaction `reads_together` (`reads_here`)
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A session for reads only: a consistent snapshot that neither waits for writers nor holds
     them up (on SQLite it does not take the write lock). Writing in it is a bug. Inside
-    `reads_together` on the same engine, it is that block's session (inside `reads_here`,
-    whose transaction has no session, one of its own)."""
+    `reads_together` on the same engine, it is that block's session; inside `reads_together`
+    or `reads_here`, whose transaction has no session, one of its own (for `reads_here`, on the
+    same read-only connections as the block's: the thread's own, which never waits for the
+    pool)."""
     shared = getattr(_together, "scope", None)
-    if shared is not None and shared[0] is engine and isinstance(shared[1], Session):
-        yield shared[1]
-        return
+    if shared is not None and shared[0] is engine:
+        if isinstance(shared[1], Session):
+            yield shared[1]
+            return
+        engine = shared[1].engine  # the block's engine: `reads_here`'s own reader, say
     reader = _readers.get(engine)
     if reader is None:
         reader = _readers[engine] = engine.execution_options(**{READ_ONLY: True})

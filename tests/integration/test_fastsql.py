@@ -238,8 +238,10 @@ def test_reads_here_read_each_commit_on_the_threads_own_connection(engine: Engin
             assert isinstance(bind, Engine) and isinstance(bind.pool, SingletonThreadPool)
             assert fastsql.first(s, ONE_ORDER, {"oid": oid}) is None
             mine = _driver(s)
-            with read_scope(engine) as orm:  # the ORM's reads: a session of their own
-                assert getattr(orm.get_bind(), "pool", None) is engine.pool
+            with read_scope(engine) as orm:  # the ORM's reads: a session of their own, read-only
+                assert getattr(orm.get_bind(), "pool", None) is bind.pool
+                with pytest.raises(OperationalError, match="readonly"):
+                    orm.execute(ORDERS.delete().where(ORDERS.c.order_id == oid))
         with session_scope(engine) as w:  # committed between two blocks: the next one sees it
             w.execute(ORDERS.insert().values(**_order(oid, "app", 300)))
         with reads_here(engine), read_tx(engine) as s:
@@ -368,10 +370,17 @@ def test_a_thread_keeps_one_connection_for_its_plain_transactions_on_an_sqlite_f
     thread.start()
     thread.join()
     assert theirs[0] is not mine  # one per thread
-    engine.dispose()  # a disposed engine's connections are not used again
+    with read_tx(engine) as r:
+        left_open = _driver(r)
+    left_open.execute("BEGIN")  # type: ignore[attr-defined]
+    with read_tx(engine) as r:  # a transaction left open: that connection is not used again
+        assert _driver(r) is not left_open
+        mine = _driver(r)
+    assert _closed(left_open)
+    engine.dispose()  # a disposed engine's connections close, every thread's
+    assert _closed(mine) and _closed(theirs[0])
     with read_tx(engine) as r:
         assert _driver(r) is not mine
-    assert _closed(mine)
 
 
 def _closed(conn: object) -> bool:
