@@ -134,7 +134,7 @@ class BenchStack:
                 (i, x) for i, x in enumerate(self.stack.procs) if x[0] == "worker"
             )
             first.send_signal(signal.SIGINT)
-            first.wait(timeout=30)
+            first.wait(timeout=120)  # a graceful stop: its polls and tasks end first
             self.stack.procs.pop(index)
             module = [sys.executable, "-m", "benchmarks.sampled", str(self.sample)]
             self.stack.spawn("worker", [*module, "workers.worker"])
