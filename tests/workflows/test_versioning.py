@@ -15,10 +15,11 @@ skipping a stage does not. Worker Versioning (pinned runs, one worker per build)
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import (
@@ -150,6 +151,22 @@ async def make_current(client: Client, deployment: str, build: str) -> None:
     )
 
 
+async def first_task_done(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until a run's first workflow task has completed (a run is pinned by it)."""
+    import asyncio
+
+    from temporalio.api.enums.v1 import EventType
+
+    for _ in range(600):
+        history = await handle.fetch_history()
+        if any(
+            e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in history.events
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the run's first workflow task never completed")
+
+
 async def test_worker_versioning_pins_a_run_to_the_build_it_started_on(
     dev_env: WorkflowEnvironment,
 ) -> None:
@@ -174,6 +191,7 @@ async def test_worker_versioning_pins_a_run_to_the_build_it_started_on(
         old = await client.start_workflow(
             "PinnedAcceptWindow", id=f"pinned-{uuid.uuid4().hex[:8]}", task_queue=queue
         )
+        await first_task_done(old)  # pinned by build 1's worker before build 2 is current
         async with worker(PinnedAfter, "2"):
             await make_current(client, deployment, "2")
             new = await client.start_workflow(
