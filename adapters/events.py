@@ -16,6 +16,7 @@ import json
 import secrets
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,24 +149,40 @@ def emit(
     s: Session | Tx, *, channel: str, type: str, data: dict[str, Any], order_id: str | None = None
 ) -> None:
     """Record an event in the caller's transaction (nothing is sent here)."""
-    if not _outbox["on"]:
+    emit_each(s, channel=channel, types=(type,), data=data, order_id=order_id)
+
+
+def emit_each(
+    s: Session | Tx,
+    *,
+    channel: str,
+    types: Sequence[str],
+    data: dict[str, Any],
+    order_id: str | None = None,
+) -> None:
+    """Record one event of each type, in this order, with the same data (serialised once), in
+    the caller's transaction."""
+    if not _outbox["on"] or not types:
         return
-    fastsql.execute(
-        s,
-        EVENT_INSERT,
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    stream = order_id or f"stock:{data.get('location_id')}:{data.get('sku')}"
+    now = utcnow()
+    rows = [
         {
             "event_id": new_event_id(),
             "channel": channel,
-            "type": type,
+            "type": type_,
             "order_id": order_id,
-            "stream": order_id or f"stock:{data.get('location_id')}:{data.get('sku')}",
-            "data": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            "stream": stream,
+            "data": body,
             "status": "pending",
             "attempts": 0,
             "last_error": "",
-            "created_at": utcnow(),
-        },
-    )
+            "created_at": now,
+        }
+        for type_ in types
+    ]
+    fastsql.execute_many(s, EVENT_INSERT, rows)
 
 
 def touch_stock(s: Session | Tx, pairs: set[tuple[str, str]]) -> None:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from adapters import fastsql
 from adapters.db import Tx, insert_ignoring_duplicates, read_scope, read_tx, session_scope, write_tx
-from adapters.events import ORDER_EVENTS, PART_EVENTS, emit, outbox_on
+from adapters.events import ORDER_EVENTS, PART_EVENTS, emit_each, outbox_on
 from adapters.labels import Label
 from adapters.tables import (
     Fulfilment,
@@ -1133,8 +1133,7 @@ def _tell_channel(s: Session | Tx, order_id: str, *types: str) -> None:
     order = fastsql.first(s, VIEW_ORDER, {"oid": order_id})
     if order is not None:
         view = _view(s, order)
-        for type_ in types:
-            emit(s, channel=order.channel, type=type_, order_id=order_id, data=view)
+        emit_each(s, channel=order.channel, types=types, order_id=order_id, data=view)
 
 
 def _payment_and_member(
