@@ -50,7 +50,7 @@ async def run_worker(settings: Settings) -> None:
     from temporalio.worker import Worker
 
     from workers.temporal import connect
-    from workers.worker import worker_options
+    from workers.worker import settle_heap, worker_options
 
     client = await connect(settings)
     worker = Worker(
@@ -60,6 +60,7 @@ async def run_worker(settings: Settings) -> None:
         activities=[skeleton_step],
         **worker_options(),
     )
+    settle_heap()  # as the order worker does
     await worker.run()
 
 

@@ -10,6 +10,7 @@ from adapters.events import set_outbox
 from adapters.settings import Settings
 from api.app import create_app
 from workers.temporal import connect
+from workers.worker import settle_heap
 
 
 def build(settings: Settings) -> FastAPI:
@@ -19,8 +20,10 @@ def build(settings: Settings) -> FastAPI:
 
 def main() -> None:
     settings = Settings()
+    app = build(settings)
+    settle_heap()
     uvicorn.run(
-        build(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
