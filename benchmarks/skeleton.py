@@ -49,8 +49,9 @@ def task_queue(settings: Settings) -> str:
 async def run_worker(settings: Settings) -> None:
     from temporalio.worker import Worker
 
+    from workers.heap import settle_heap
     from workers.temporal import connect
-    from workers.worker import settle_heap, worker_options
+    from workers.worker import worker_options
 
     client = await connect(settings)
     worker = Worker(

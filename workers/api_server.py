@@ -9,8 +9,8 @@ from adapters.db import make_engine
 from adapters.events import set_outbox
 from adapters.settings import Settings
 from api.app import create_app
+from workers.heap import settle_heap
 from workers.temporal import connect
-from workers.worker import settle_heap
 
 
 def build(settings: Settings) -> FastAPI:

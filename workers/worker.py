@@ -4,7 +4,6 @@ them) and their activities, and keeps the repair sweep's schedule."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from adapters.pricing import PricingService
 from adapters.read_model import ReadModel
 from adapters.settings import Settings
 from domain.policy import FIRST_PARTY_CHANNELS, MERGE_WINDOW_S
+from workers.heap import settle_heap
 from workers.temporal import connect, ensure_repair_schedule
 from workflows.aftercare import LatePaymentWorkflow, RepairSweepWorkflow, RepairWorkflow
 from workflows.events import ChannelEventsWorkflow, events_workflow_id
@@ -141,25 +141,6 @@ def worker_options() -> dict[str, Any]:
         "max_concurrent_activities": 32,
         "max_concurrent_local_activities": 32,
     }
-
-
-YOUNG_COLLECTION = 10_000  # allocations between two young-generation collections (not 700)
-
-
-def settle_heap() -> None:
-    """A long-running process's collector, once it has started.
-
-    What start-up made (modules, the SDK's and SQLAlchemy's tables, compiled statements) lives
-    as long as the process, so it is frozen out of the collector's scans: a full collection
-    walks only what was made since. Young collections run every `YOUNG_COLLECTION`
-    allocations: most of a task's objects are freed by their reference counts before then, and
-    fewer survive into the older generations. Under load this halved the worker's time in the
-    collector (to about 1 % of its CPU), and its full collections, of 20 to 50 ms each, stopped
-    (`docs/performance.md`)."""
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION, middle, old)
 
 
 def build_worker(

@@ -1,4 +1,4 @@
-"""A long-running process's collector after start-up (`workers.worker.settle_heap`), in a
+"""A long-running process's collector after start-up (`workers.heap.settle_heap`), in a
 process of its own: the test run's collector is left as it is."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import gc, json
-import workers.worker as w
+import workers.worker  # what a worker process has imported when it settles
+from workers.heap import settle_heap
 before = gc.get_freeze_count()
-w.settle_heap()
+settle_heap()
 frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
 class Node:
     pass
