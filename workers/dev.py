@@ -251,10 +251,20 @@ def banner(settings: Settings, tokens: Path | None, staff: dict[str, str] | None
     return "\n".join(lines)
 
 
+def _stop_once(*_: object) -> None:
+    """The first Ctrl-C or SIGTERM stops the stack; any after it are ignored, so that they do
+    not cut the stop short and leave processes behind (make passes a SIGTERM on to this process,
+    so one sent to make's whole process group arrives twice)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     settings = Settings()
     stack = Stack(settings)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, _stop_once)
+    signal.signal(signal.SIGTERM, _stop_once)
     try:
         tokens = stack.prepare()
         stack.start()

@@ -56,10 +56,29 @@ class DevStack:
             time.sleep(0.3)
         raise AssertionError(f"make dev did not come up:\n{self.out.read_text()}")
 
-    def stop(self) -> int:
+    def stop(self, *signals: signal.Signals) -> int:
+        """Ctrl-C, or the given signals one after another (the stop under way when the next
+        arrives)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=60)
+        for i, sig in enumerate(signals or (signal.SIGINT,)):
+            if i:
+                time.sleep(0.3)
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=90)
+
+    def processes(self) -> list[int]:
+        """The processes still running with this stack's home (the stack's own, and theirs)."""
+        mark = f"OMS_HOME={self.home}".encode() + b"\0"
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if mark in (entry / "environ").read_bytes() + b"\0":
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        return found
 
     @property
     def api(self) -> str:
@@ -158,6 +177,7 @@ def test_make_dev_serves_an_order_and_keeps_it_across_a_restart(tmp_path: Path) 
     finally:
         assert stack.stop() == 0
     assert ports_closed(stack)
+    assert stack.processes() == []
 
     stack.start()  # the same home: orders and workflows survive
     try:
@@ -180,5 +200,9 @@ def test_make_dev_serves_an_order_and_keeps_it_across_a_restart(tmp_path: Path) 
             },
         )
         assert again.status_code == 200 and again.json()["order_id"] == order_id
+        assert len(stack.processes()) >= 8  # the stack and each of its processes
     finally:
-        assert stack.stop() == 0
+        # as a service manager stopping `make dev`'s process group: make passes its SIGTERM on
+        assert stack.stop(signal.SIGTERM, signal.SIGTERM) == 0
+    assert ports_closed(stack)
+    assert stack.processes() == []
