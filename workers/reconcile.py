@@ -13,10 +13,11 @@ What it checks:
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -161,18 +162,41 @@ async def check_temporal(engine: Engine, client: Client) -> list[str]:
     return problems
 
 
+class CannotReconcile(Exception):
+    """Nothing can be checked: the database has no orders' tables."""
+
+
 async def reconcile(settings: Settings) -> list[str]:
     from workers.temporal import connect
 
     engine = make_engine(settings.db_url)
+    if not inspect(engine).has_table("order"):
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        raise CannotReconcile(
+            f"the database {shown} has no orders' tables: start the stack (`make dev`) or "
+            "bring it to the schema (`oms migrate`), and set OMS_DATABASE_URL to the one to check"
+        )
     problems = check_database(engine)
     problems += check_gateway([engine], HttpPaymentGateway(settings.gateway_base_url))
-    problems += await check_temporal(engine, await connect(settings))
-    return problems
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+        said = re.search(r'message: "([^"]+)"', str(exc))  # the OS's reason, when it gave one
+        reason = said.group(1) if said else str(exc).splitlines()[0][:200]
+        return [
+            *problems,
+            f"Temporal at {settings.temporal_target} could not be reached ({reason}): "
+            "workflows not checked",
+        ]
+    return problems + await check_temporal(engine, client)
 
 
 def main() -> None:
-    problems = asyncio.run(reconcile(Settings()))
+    try:
+        problems = asyncio.run(reconcile(Settings()))
+    except CannotReconcile as exc:
+        print(f"reconciliation: {exc}", file=sys.stderr)
+        sys.exit(2)
     for p in problems:
         print(p)
     print(f"reconciliation: {len(problems)} discrepancies")

@@ -3,16 +3,19 @@ the reconciliation does catch what it is meant to catch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.db import session_scope
+from adapters.settings import Settings
 from adapters.tables import Order, OrderSettlement, StockMovement
 from tests import factories as f
 from tests.conftest import uid
-from workers.reconcile import check_database, check_temporal
+from workers.reconcile import CannotReconcile, check_database, check_temporal, reconcile
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +125,34 @@ async def test_reconciliation_reports_an_open_order_without_a_workflow(
             row = s.get(Order, oid)
             assert row is not None
             s.delete(row)
+
+
+async def test_reconciling_a_database_with_no_tables_says_what_to_do(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(CannotReconcile) as refused:
+        await reconcile(settings)
+    assert "has no orders' tables" in str(refused.value)
+    assert "make dev" in str(refused.value) and "oms migrate" in str(refused.value)
+
+
+async def test_reconciling_with_the_stack_down_reports_what_was_not_checked(
+    tmp_path: Path,
+) -> None:
+    from workers.dev import free_port
+    from workers.migrate import migrate
+
+    url = f"sqlite:///{tmp_path / 'oms.db'}"
+    migrate(url)
+    closed = free_port()  # nothing listens there
+    settings = Settings(
+        home=tmp_path,
+        database_url=url,
+        temporal_address=f"127.0.0.1:{closed}",
+        gateway_url=f"http://127.0.0.1:{closed}",
+    )
+    problems = await reconcile(settings)
+    assert len(problems) == 2, problems
+    gateway, temporal = problems
+    assert gateway.startswith("the payment gateway's bill could not be read")
+    assert temporal.startswith(f"Temporal at 127.0.0.1:{closed} could not be reached (")
+    assert temporal.endswith("): workflows not checked")
