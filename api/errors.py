@@ -87,6 +87,8 @@ def explain(error: Any) -> str:
     field, kind, ctx = field_of(error), error.get("type", ""), error.get("ctx") or {}
     got = error.get("input")
     shown = json.dumps(got, ensure_ascii=False, default=str)[:40] if got is not None else "null"
+    if kind == "missing" and field == "body":
+        return "this request needs a JSON body: send its fields (they are in /docs)"
     if kind == "missing":
         return f"{field} is required: add it"
     if kind == "extra_forbidden":

@@ -126,6 +126,12 @@ async def test_malformed_json_and_bad_ids_get_4xx(stack: Stack) -> None:
     )
     assert r.status_code == 400
     assert_error(r.json(), "malformed_request")
+    r = await stack.http.put("/v1/admin/skus/OK", headers=stack.admin)  # no body at all
+    assert r.status_code == 422
+    assert_error(r.json(), "invalid_request")
+    assert r.json()["error"]["message"] == (
+        "this request needs a JSON body: send its fields (they are in /docs)"
+    )
     r = await stack.http.put(
         "/v1/admin/skus/bad%20id",
         headers=stack.admin,
