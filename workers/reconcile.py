@@ -13,7 +13,6 @@ What it checks:
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from collections.abc import Sequence
 
@@ -167,7 +166,7 @@ class CannotReconcile(Exception):
 
 
 async def reconcile(settings: Settings) -> list[str]:
-    from workers.temporal import connect
+    from workers.temporal import TemporalUnreachable, connect
 
     engine = make_engine(settings.db_url)
     if not inspect(engine).has_table("order"):
@@ -180,14 +179,8 @@ async def reconcile(settings: Settings) -> list[str]:
     problems += check_gateway([engine], HttpPaymentGateway(settings.gateway_base_url))
     try:
         client = await connect(settings)
-    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
-        said = re.search(r'message: "([^"]+)"', str(exc))  # the OS's reason, when it gave one
-        reason = said.group(1) if said else str(exc).splitlines()[0][:200]
-        return [
-            *problems,
-            f"Temporal at {settings.temporal_target} could not be reached ({reason}): "
-            "workflows not checked",
-        ]
+    except TemporalUnreachable as exc:
+        return [*problems, f"{exc}: workflows not checked"]
     return problems + await check_temporal(engine, client)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
@@ -46,12 +47,23 @@ def data_converter(ring: KeyRing) -> DataConverter:
     return dataclasses.replace(DATA_CONVERTER, payload_codec=EncryptionCodec(ring))
 
 
+class TemporalUnreachable(RuntimeError):
+    """No Temporal server answered at the address: said in a line, with the OS's reason."""
+
+
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_target,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.key_ring()),
-    )
+    try:
+        return await Client.connect(
+            settings.temporal_target,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter(settings.key_ring()),
+        )
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..." and its transport's
+        said = re.search(r'message: "([^"]+)"', str(exc))  # the OS's reason, when it gave one
+        reason = said.group(1) if said else str(exc).splitlines()[0][:200]
+        raise TemporalUnreachable(
+            f"Temporal at {settings.temporal_target} could not be reached ({reason})"
+        ) from exc
 
 
 def bundled_binary(name: str) -> str:
