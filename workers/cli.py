@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from temporalio.client import Client
 
@@ -13,6 +14,7 @@ from adapters.tokens import TokenRepository
 from workers import api_server, dev, reconcile, worker
 from workers.demo import issue_demo_tokens, seed_demo
 from workers.migrate import migrate
+from workers.temporal import TemporalUnreachable
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "reconcile":
         reconcile.main()
     elif args.cmd == "repair":
-        for line in asyncio.run(run_repair(settings, args.order_ids)):
+        try:
+            lines = asyncio.run(run_repair(settings, args.order_ids))
+        except TemporalUnreachable as exc:
+            sys.exit(f"repair: {exc}: is the stack running (`make dev`)?")
+        for line in lines:
             print(line)
     elif args.cmd == "migrate":
         migrate(settings.db_url)
@@ -55,10 +61,6 @@ def main(argv: list[str] | None = None) -> None:
                 TokenRepository(engine, admin_token=settings.secret("admin_token")), settings.home
             )
         )
-
-
-if __name__ == "__main__":
-    main()
 
 
 async def run_repair(
@@ -92,3 +94,7 @@ async def run_repair(
         )
         out.append(f"{order_id}: {outcome}")
     return out
+
+
+if __name__ == "__main__":
+    main()

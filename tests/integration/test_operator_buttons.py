@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,3 +296,27 @@ async def test_a_reset_order_finishes_from_its_records_redoing_nothing(
     assert await order.workflow_status() == WorkflowExecutionStatus.COMPLETED
     assert order.reserved() == 0
     assert order.problems() == []
+
+
+def test_make_repair_with_temporal_down_says_so_in_a_line(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from workers.dev import free_port
+
+    closed = free_port()  # nothing listens there
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    env |= {"OMS_HOME": str(tmp_path), "OMS_TEMPORAL_ADDRESS": f"127.0.0.1:{closed}"}
+    done = subprocess.run(  # what `make repair` runs
+        [sys.executable, "-m", "workers.cli", "repair"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == (
+        f"repair: Temporal at 127.0.0.1:{closed} could not be reached (Connection refused): "
+        "is the stack running (`make dev`)?"
+    )
